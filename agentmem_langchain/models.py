@@ -1,0 +1,371 @@
+"""The data model: decisions (with context, reasoning, outcome), patterns, state, signals.
+
+Every model validates on construction *and* on assignment, raises
+:class:`agentmem_langchain.ValidationError` (never a half-built object), and round-trips
+through JSON: ``Model.model_validate_json(m.model_dump_json()) == m``.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Annotated, Any, ClassVar, Generic, TypeVar
+
+import pydantic
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from ulid import ULID
+
+from .enums import OutcomeStatus, PatternStatus, PatternType, ProcessingStatus
+from .errors import ValidationError
+from .serialization import to_json_value
+
+
+def new_id() -> str:
+    """A new time-sortable id (a ULID, 26 characters, Crockford base32)."""
+    return str(ULID())
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(timezone.utc)
+
+
+def _aware_utc(value: datetime) -> datetime:
+    # Naive datetimes are taken as UTC; aware ones are converted, so every stored time compares.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+def _json_dict(value: Any) -> Any:
+    if value is None:
+        return {}
+    if isinstance(value, BaseModel):
+        value = value.model_dump(mode="json")
+    converted = to_json_value(value, "$")
+    if not isinstance(converted, dict):
+        raise ValueError(f"expected a mapping, got {type(value).__name__}")
+    return converted
+
+
+def _str_value(value: Any) -> Any:
+    # Enum members (DecisionType.TOOL_CALL) are stored as their plain string.
+    return getattr(value, "value", value)
+
+
+def _check_ulid(value: str) -> str:
+    try:
+        ULID.from_str(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a ULID (26 characters of Crockford base32)") from None
+    return value
+
+
+UTCDateTime = Annotated[datetime, AfterValidator(_aware_utc)]
+JsonDict = Annotated[dict[str, Any], BeforeValidator(_json_dict)]
+AgentId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@/+=-]*$",
+        description="Letters, digits and _ . : @ / + = -, starting with a letter or digit.",
+    ),
+]
+Id = Annotated[str, AfterValidator(_check_ulid)]
+Label = Annotated[str, BeforeValidator(_str_value), Field(min_length=1, max_length=128)]
+UnitFloat = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+
+M = TypeVar("M", bound="Model")
+
+
+class Model(BaseModel):
+    """Base of every model: strict about bad input, raising the library's ValidationError."""
+
+    model_config = ConfigDict(
+        validate_assignment=True,
+        extra="forbid",
+        use_enum_values=True,
+        ser_json_inf_nan="strings",
+    )
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except pydantic.ValidationError as exc:
+            raise ValidationError.from_pydantic(exc) from exc
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        try:
+            super().__setattr__(name, value)
+        except pydantic.ValidationError as exc:
+            raise ValidationError.from_pydantic(exc) from exc
+
+    @classmethod
+    def model_validate(cls: type[M], obj: Any, **kwargs: Any) -> M:  # type: ignore[override]
+        try:
+            return super().model_validate(obj, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise ValidationError.from_pydantic(exc) from exc
+
+    @classmethod
+    def model_validate_json(cls: type[M], json_data: str | bytes, **kwargs: Any) -> M:  # type: ignore[override]
+        try:
+            return super().model_validate_json(json_data, **kwargs)
+        except pydantic.ValidationError as exc:
+            raise ValidationError.from_pydantic(exc) from exc
+
+
+class DecisionContext(Model):
+    """What the agent knew when it decided.
+
+    Unknown keys given as a plain dict are kept under ``extra``:
+    ``DecisionContext.model_validate({"market": {...}, "cycle": 1, "region": "eu"})``
+    stores ``extra == {"region": "eu"}``.
+    """
+
+    _known: ClassVar[frozenset[str]] = frozenset({"market", "cycle", "inputs", "extra"})
+
+    market: JsonDict = Field(default_factory=dict)
+    cycle: int | None = None
+    inputs: JsonDict = Field(default_factory=dict)
+    extra: JsonDict = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fold_unknown_keys(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not set(data) <= cls._known:
+            data = dict(data)
+            extra = dict(data.pop("extra", None) or {})
+            for key in [k for k in data if k not in cls._known]:
+                extra[key] = data.pop(key)
+            data["extra"] = extra
+        return data
+
+
+class DecisionReasoning(Model):
+    """Why the agent chose what it chose. ``confidence`` is in [0, 1] (NaN/inf rejected)."""
+
+    scores: dict[str, Annotated[float, Field(allow_inf_nan=False)]] = Field(default_factory=dict)
+    selected: list[str] = Field(default_factory=list)
+    alternatives: list[str] = Field(default_factory=list)
+    patterns_applied: list[str] = Field(default_factory=list)
+    confidence: UnitFloat | None = None
+    rationale: str | None = None
+
+
+class DecisionOutcome(Model):
+    """What happened. ``quality_score`` is in [0, 1]; ``latency_ms`` is finite and >= 0."""
+
+    success: bool
+    quality_score: UnitFloat | None = None
+    latency_ms: NonNegativeFloat | None = None
+    error: str | None = None
+    error_type: str | None = None
+    recorded_at: UTCDateTime = Field(default_factory=utcnow)
+    details: JsonDict = Field(default_factory=dict)
+
+
+class DecisionRecord(Model):
+    """One decision of one agent: context, reasoning and (now or later) outcome.
+
+    >>> r = DecisionRecord(agent_id="btc-agent-001", decision_type="source_selection")
+    >>> r.trace_id == r.decision_id and r.is_stm and r.status == "pending"
+    True
+    """
+
+    decision_id: Id = Field(default_factory=new_id)
+    agent_id: AgentId
+    decision_type: Label
+    timestamp: UTCDateTime = Field(default_factory=utcnow)
+    parent_decision_id: Id | None = None
+    trace_id: Id | None = None
+    context: DecisionContext = Field(default_factory=DecisionContext)
+    reasoning: DecisionReasoning = Field(default_factory=DecisionReasoning)
+    outcome: DecisionOutcome | None = None
+    is_stm: bool = True
+    consolidated: bool = False
+    ttl: int | None = Field(default=None, ge=0, description="Expiry, epoch seconds; None keeps it.")
+    tags: list[str] = Field(default_factory=list)
+    metadata: JsonDict = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _root_is_own_trace(self) -> DecisionRecord:
+        if self.trace_id is None and self.parent_decision_id is None:
+            object.__setattr__(self, "trace_id", self.decision_id)
+        return self
+
+    @property
+    def status(self) -> OutcomeStatus:
+        """``pending`` until an outcome is attached, then ``success`` or ``failure``."""
+        if self.outcome is None:
+            return OutcomeStatus.PENDING
+        return OutcomeStatus.SUCCESS if self.outcome.success else OutcomeStatus.FAILURE
+
+    def is_expired(self, now: datetime) -> bool:
+        """True once ``ttl`` has passed (stores never return expired records)."""
+        return self.ttl is not None and self.ttl <= math.floor(now.timestamp())
+
+
+class PatternVersion(Model):
+    """The statistics a pattern had at one version, kept in its bounded ``history``."""
+
+    version: int
+    confidence: float
+    success_rate: float
+    sample_size: int
+    success_count: int
+    updated_at: UTCDateTime
+
+
+class MemoryPattern(Model):
+    """A long-term memory: "in these conditions, this recommendation succeeded k of n times".
+
+    ``confidence`` is in [0, 1]; ``success_count <= sample_size``. ``user_metadata`` is the
+    user's own and is never changed by the library. ``version`` starts at 1 and each stored
+    change increments it; ``history`` keeps earlier statistics.
+    """
+
+    MAX_EVIDENCE: ClassVar[int] = 50
+
+    pattern_id: Id = Field(default_factory=new_id)
+    agent_id: AgentId
+    pattern_type: Label = PatternType.SUCCESS.value
+    decision_type: Label | None = None
+    description: str = ""
+    conditions: JsonDict = Field(default_factory=dict)
+    recommendation: JsonDict = Field(default_factory=dict)
+    confidence: UnitFloat = 0.0
+    success_rate: UnitFloat = 0.0
+    sample_size: int = Field(default=0, ge=0)
+    success_count: int = Field(default=0, ge=0)
+    mean_quality: UnitFloat | None = None
+    mean_latency_ms: NonNegativeFloat | None = None
+    version: int = Field(default=1, ge=1)
+    history: list[PatternVersion] = Field(default_factory=list)
+    shared_with: list[AgentId] = Field(default_factory=list)
+    user_metadata: JsonDict = Field(default_factory=dict)
+    evidence: list[Id] = Field(default_factory=list, max_length=MAX_EVIDENCE)
+    status: PatternStatus = PatternStatus.ACTIVE
+    created_at: UTCDateTime = Field(default_factory=utcnow)
+    updated_at: UTCDateTime = Field(default_factory=utcnow)
+
+    @model_validator(mode="after")
+    def _counts_agree(self) -> MemoryPattern:
+        if self.success_count > self.sample_size:
+            raise ValueError(
+                f"success_count ({self.success_count}) exceeds sample_size ({self.sample_size})"
+            )
+        return self
+
+
+class AgentState(Model):
+    """An agent's current configuration and metrics.
+
+    ``version`` is the optimistic-locking counter: 0 for a state never saved; every save
+    stores ``version + 1`` and fails with ``StateConflictError`` if someone saved first.
+    """
+
+    agent_id: AgentId
+    config: JsonDict = Field(default_factory=dict)
+    metrics: JsonDict = Field(default_factory=dict)
+    status: str = "active"
+    version: int = Field(default=0, ge=0)
+    updated_at: UTCDateTime = Field(default_factory=utcnow)
+
+
+class StateCheckpoint(Model):
+    """A point-in-time copy of an agent's state that ``rollback`` can restore."""
+
+    checkpoint_id: Id = Field(default_factory=new_id)
+    agent_id: AgentId
+    name: str | None = None
+    created_at: UTCDateTime = Field(default_factory=utcnow)
+    state: AgentState
+
+
+class AgentSignal(Model):
+    """A message from one agent to some targets, or to every agent (``broadcast``).
+
+    Higher ``priority`` is delivered first. ``processing`` holds each target's status
+    (pending, claimed, processed) as last read from the store. ``payload`` must be JSON
+    (see :mod:`agentmem_langchain.serialization`) and at most ``MAX_PAYLOAD_BYTES``.
+    """
+
+    MAX_PAYLOAD_BYTES: ClassVar[int] = 256 * 1024
+
+    signal_id: Id = Field(default_factory=new_id)
+    source_agent_id: AgentId
+    signal_type: Label
+    payload: JsonDict = Field(default_factory=dict)
+    target_agent_ids: list[AgentId] = Field(default_factory=list)
+    broadcast: bool = False
+    priority: int = 0
+    created_at: UTCDateTime = Field(default_factory=utcnow)
+    expires_at: UTCDateTime | None = None
+    processing: dict[str, ProcessingStatus] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _has_audience(self) -> AgentSignal:
+        if not self.broadcast and not self.target_agent_ids:
+            raise ValueError("a signal needs target_agent_ids or broadcast=True")
+        size = len(pydantic.TypeAdapter(dict[str, Any]).dump_json(self.payload))
+        if size > self.MAX_PAYLOAD_BYTES:
+            raise ValueError(f"payload is {size} bytes; the limit is {self.MAX_PAYLOAD_BYTES}")
+        return self
+
+    def is_expired(self, now: datetime) -> bool:
+        """True once ``expires_at`` has passed (expired signals are never delivered)."""
+        return self.expires_at is not None and self.expires_at <= now
+
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a query: ``items`` and the opaque ``next_cursor`` (None on the last page)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class DecisionStats(BaseModel):
+    """Summary of an agent's decisions in a time window (see ``DecisionLogger.get_decision_stats``)."""
+
+    agent_id: str
+    start: datetime
+    end: datetime
+    total: int = 0
+    successes: int = 0
+    failures: int = 0
+    pending: int = 0
+    success_rate: float = 0.0
+    avg_confidence: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    by_type: dict[str, int] = Field(default_factory=dict)
+
+    def __getitem__(self, key: str) -> Any:
+        """Dict-style access, as the seed's ``stats['success_rate']``."""
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+
+__all__ = [
+    "AgentSignal",
+    "AgentState",
+    "DecisionContext",
+    "DecisionOutcome",
+    "DecisionReasoning",
+    "DecisionRecord",
+    "DecisionStats",
+    "MemoryPattern",
+    "Page",
+    "PatternVersion",
+    "StateCheckpoint",
+    "new_id",
+    "utcnow",
+]

@@ -1,0 +1,106 @@
+"""Rules shared by every backend: cursors, time keys, expiry and the statistics arithmetic."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import ValidationError
+from ..models import DecisionStats
+
+
+def encode_cursor(position: Any) -> str:
+    """An opaque, URL-safe cursor for any JSON-able position."""
+    raw = json.dumps(position, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Any:
+    """The position behind ``cursor``; a cursor that was not made here is a ValidationError."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"cursor: {cursor!r} is not a valid cursor", field="cursor") from exc
+
+
+def to_micros(moment: datetime) -> int:
+    """Microseconds since the epoch (UTC), the sortable form every backend stores times in."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def epoch_seconds(moment: datetime) -> int:
+    """Whole seconds since the epoch, the unit of a record's ``ttl``."""
+    return math.floor(moment.timestamp())
+
+
+def nearest_rank(sorted_values: list[float], q: float) -> float | None:
+    """The nearest-rank percentile ``q`` (0 < q <= 1) of already sorted values."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def nearest_rank_index(count: int, q: float) -> int:
+    """Zero-based index of the nearest-rank percentile ``q`` among ``count`` sorted values."""
+    return max(1, math.ceil(q * count)) - 1
+
+
+def stats_from_rows(
+    agent_id: str,
+    start: datetime,
+    end: datetime,
+    rows: Iterable[tuple[str, bool | None, float | None, float | None]],
+) -> DecisionStats:
+    """``DecisionStats`` from (decision_type, success or None, confidence, latency_ms) rows."""
+    by_type: Counter[str] = Counter()
+    successes = failures = 0
+    confidences: list[float] = []
+    latencies: list[float] = []
+    for decision_type, success, confidence, latency in rows:
+        by_type[decision_type] += 1
+        if success is True:
+            successes += 1
+        elif success is False:
+            failures += 1
+        if confidence is not None:
+            confidences.append(confidence)
+        if latency is not None:
+            latencies.append(latency)
+    latencies.sort()
+    total = sum(by_type.values())
+    decided = successes + failures
+    return DecisionStats(
+        agent_id=agent_id,
+        start=start,
+        end=end,
+        total=total,
+        successes=successes,
+        failures=failures,
+        pending=total - decided,
+        success_rate=successes / decided if decided else 0.0,
+        avg_confidence=sum(confidences) / len(confidences) if confidences else None,
+        latency_p50_ms=nearest_rank(latencies, 0.50),
+        latency_p95_ms=nearest_rank(latencies, 0.95),
+        by_type=dict(by_type),
+    )
+
+
+__all__ = [
+    "decode_cursor",
+    "encode_cursor",
+    "epoch_seconds",
+    "nearest_rank",
+    "nearest_rank_index",
+    "stats_from_rows",
+    "to_micros",
+]
