@@ -4,7 +4,7 @@
 
     AgentMemError
     ├── ValidationError        bad input; nothing was changed (also a ValueError)
-    ├── NotFoundError          the decision, pattern, state or checkpoint does not exist (also a KeyError)
+    ├── NotFoundError          no such decision, pattern, state or checkpoint (also a KeyError)
     ├── StateConflictError     an optimistic-locking check failed: someone else wrote first
     ├── StoreUnavailableError  the store could not be reached or failed; retrying may help
     └── ConfigurationError     settings that cannot work together (also a ValueError)
@@ -16,10 +16,9 @@ user code; they come only from explicit calls such as ``MemoryManager.log_decisi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import pydantic
+import pydantic
 
 
 class AgentMemError(Exception):
@@ -36,9 +35,13 @@ class ValidationError(AgentMemError, ValueError):
 
     @classmethod
     def from_pydantic(cls, exc: pydantic.ValidationError) -> ValidationError:
-        """One readable error out of pydantic's list: ``DecisionRecord.reasoning.confidence: ...``."""
+        """One readable error from pydantic's list: ``DecisionRecord.reasoning.confidence: ...``"""
         problems = list(_problems(exc))
-        message = "; ".join(f"{exc.title}.{field}: {msg} (got {_short(v)})" for field, msg, v in problems)
+        message = "; ".join(
+            f"{exc.title if field == exc.title else exc.title + '.' + field}: {msg} "
+            f"(got {_short(v)})"
+            for field, msg, v in problems
+        )
         field, _, value = problems[0] if problems else (None, "", None)
         return cls(message, field=field, value=value)
 
@@ -50,7 +53,7 @@ def _problems(exc: pydantic.ValidationError) -> Iterator[tuple[str, str, Any]]:
         cause = (err.get("ctx") or {}).get("error")
         if isinstance(cause, ValidationError) and cause.__cause__ is not None:
             inner = cause.__cause__
-            if hasattr(inner, "errors") and hasattr(inner, "title"):
+            if isinstance(inner, pydantic.ValidationError):
                 for field, msg, value in _problems(inner):
                     yield (f"{loc}.{field}" if loc else field), msg, value
                 continue
@@ -58,7 +61,11 @@ def _problems(exc: pydantic.ValidationError) -> Iterator[tuple[str, str, Any]]:
         if msg.startswith("$"):  # a JSON conversion error: "$.key.sub: ..." names the sub-path
             sub, _, msg = msg.partition(": ")
             loc += sub[1:]
-            yield loc, msg, (cause.value if isinstance(cause, ValidationError) else err.get("input"))
+            yield (
+                loc,
+                msg,
+                (cause.value if isinstance(cause, ValidationError) else err.get("input")),
+            )
             continue
         yield loc or exc.title, msg, err.get("input")
 

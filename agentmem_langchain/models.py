@@ -103,7 +103,7 @@ class Model(BaseModel):
             raise ValidationError.from_pydantic(exc) from exc
 
     @classmethod
-    def model_validate(cls: type[M], obj: Any, **kwargs: Any) -> M:  # type: ignore[override]
+    def model_validate(cls: type[M], obj: Any, **kwargs: Any) -> M:
         try:
             return super().model_validate(obj, **kwargs)
         except pydantic.ValidationError as exc:
@@ -331,7 +331,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class DecisionStats(BaseModel):
-    """Summary of an agent's decisions in a time window (see ``DecisionLogger.get_decision_stats``)."""
+    """An agent's decisions in a time window, summed up (``DecisionLogger.get_decision_stats``)."""
 
     agent_id: str
     start: datetime

@@ -111,7 +111,7 @@ def _convert(value: Any, path: str, depth: int) -> JSONValue:
     if isinstance(value, (UUID, PurePath)):
         return str(value)
     raise ValidationError(
-        f"{path}: a {type(value).__name__} cannot be stored as JSON "
+        f"{path}: a value of type {type(value).__name__} cannot be stored as JSON "
         "(convert it to a str, number, list or dict first)",
         field=path,
         value=value,

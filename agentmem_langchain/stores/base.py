@@ -139,7 +139,9 @@ class MemoryStore(Protocol):
         """The agent's own patterns with ``confidence >= min_confidence``, highest first."""
         ...
 
-    def list_shared_patterns(self, grantee_agent_id: str, *, limit: int = 100) -> list[MemoryPattern]:
+    def list_shared_patterns(
+        self, grantee_agent_id: str, *, limit: int = 100
+    ) -> list[MemoryPattern]:
         """Active patterns of other agents whose ``shared_with`` names the grantee,
         highest confidence first."""
         ...

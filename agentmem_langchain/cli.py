@@ -1,0 +1,218 @@
+"""The ``agentmem`` command: look at an agent's memory from the terminal.
+
+Examples::
+
+    agentmem init                                   # create the store (SQLite by default)
+    agentmem stats --agent-id btc-agent-001         # last 24 h as a table
+    agentmem decisions --agent-id btc-agent-001 --limit 5 --json
+    agentmem --store dynamodb --endpoint-url http://127.0.0.1:8000 init
+
+Every command maps to one library call; ``--json`` prints machine-readable output. Bad
+arguments or an unreachable store exit with code 2 and a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .config import STORE_KINDS, open_store
+from .decision_logger import DecisionLogger
+from .errors import AgentMemError
+from .memory import MemoryManager
+from .models import DecisionRecord, DecisionStats
+from .stores.base import MemoryStore
+
+app = typer.Typer(
+    help="Inspect and manage agentmem-langchain memory stores.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class StoreOptions:
+    """Which store the command talks to (the global options)."""
+
+    kind: str | None
+    sqlite_path: Path | None
+    endpoint_url: str | None
+    region: str | None
+    table_prefix: str | None
+
+    def open(self) -> MemoryStore:
+        return open_store(
+            self.kind,
+            sqlite_path=self.sqlite_path,
+            endpoint_url=self.endpoint_url,
+            region=self.region,
+            table_prefix=self.table_prefix,
+        )
+
+
+@app.callback()
+def _global_options(
+    ctx: typer.Context,
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help=f"Store kind: {' | '.join(STORE_KINDS)} (default: $AGENTMEM_STORE or sqlite)."
+        ),
+    ] = None,
+    sqlite_path: Annotated[
+        Path | None,
+        typer.Option(help="SQLite file (default: $AGENTMEM_SQLITE_PATH or .agentmem/memory.db)."),
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="DynamoDB endpoint URL (a local server, for instance).")
+    ] = None,
+    region: Annotated[str | None, typer.Option(help="AWS region for DynamoDB.")] = None,
+    table_prefix: Annotated[str | None, typer.Option(help="DynamoDB table name prefix.")] = None,
+) -> None:
+    ctx.obj = StoreOptions(store, sqlite_path, endpoint_url, region, table_prefix)
+
+
+AgentOption = Annotated[
+    str | None,
+    typer.Option("--agent-id", help="The agent (default: $AGENTMEM_AGENT_ID)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@contextmanager
+def _cli_errors() -> Iterator[None]:
+    """Library errors become one line on stderr and exit code 2, never a traceback."""
+    try:
+        yield
+    except AgentMemError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=2) from None
+
+
+@contextmanager
+def _memory(ctx: typer.Context, agent_id: str | None) -> Iterator[MemoryManager]:
+    agent_id = agent_id or os.environ.get("AGENTMEM_AGENT_ID")
+    if not agent_id:
+        err_console.print("[red]error:[/red] pass --agent-id (or set AGENTMEM_AGENT_ID)")
+        raise typer.Exit(code=2)
+    with _cli_errors():
+        store = ctx.obj.open()
+        try:
+            yield MemoryManager(agent_id, store=store)
+        finally:
+            store.close()
+
+
+@app.command()
+def init(ctx: typer.Context) -> None:
+    """Create the store (the SQLite file, or the DynamoDB tables) if it does not exist yet."""
+    with _cli_errors():
+        store = ctx.obj.open()
+        try:
+            create = getattr(store, "create_tables", None)
+            if callable(create):
+                create()
+            console.print(f"[green]ready:[/green] {store!r}")
+        finally:
+            store.close()
+
+
+@app.command()
+def stats(
+    ctx: typer.Context,
+    agent_id: AgentOption = None,
+    hours: Annotated[float, typer.Option(min=0.001, help="Window, in hours.")] = 24.0,
+    as_json: JsonOption = False,
+) -> None:
+    """Success rate, confidence and latency of an agent's decisions in the last HOURS."""
+    with _memory(ctx, agent_id) as memory, _cli_errors():
+        result = DecisionLogger(memory).get_decision_stats(time_window_hours=hours)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=2))
+    else:
+        console.print(stats_table(result, hours))
+
+
+@app.command()
+def decisions(
+    ctx: typer.Context,
+    agent_id: AgentOption = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many, newest first.")] = 20,
+    decision_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """An agent's most recent decisions, newest first."""
+    with _memory(ctx, agent_id) as memory, _cli_errors():
+        page = memory.query_decisions(decision_type=decision_type, limit=limit)
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in page.items], indent=2))
+    else:
+        console.print(decisions_table(page.items))
+
+
+def stats_table(result: DecisionStats, hours: float) -> Table:
+    """A rich table of ``DecisionStats`` (also used by the demo)."""
+    table = Table(title=f"{result.agent_id}: last {_hours(hours)}", show_header=False)
+    table.add_column("metric", style="bold")
+    table.add_column("value", justify="right")
+    rows: list[tuple[str, Any]] = [
+        ("decisions", result.total),
+        ("successes", result.successes),
+        ("failures", result.failures),
+        ("pending", result.pending),
+        ("success rate", f"{result.success_rate:.1%}"),
+        ("avg confidence", _fmt(result.avg_confidence, "{:.2f}")),
+        ("latency p50", _fmt(result.latency_p50_ms, "{:.1f} ms")),
+        ("latency p95", _fmt(result.latency_p95_ms, "{:.1f} ms")),
+    ]
+    rows += [(f"  {kind}", count) for kind, count in sorted(result.by_type.items())]
+    for name, value in rows:
+        table.add_row(name, str(value))
+    return table
+
+
+def decisions_table(records: list[DecisionRecord]) -> Table:
+    """A rich table of decisions, one row each."""
+    table = Table(title=f"{len(records)} decisions")
+    for column in ("time (UTC)", "type", "selected", "confidence", "status", "latency"):
+        table.add_column(column)
+    for r in records:
+        latency = r.outcome.latency_ms if r.outcome else None
+        table.add_row(
+            r.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
+            r.decision_type,
+            ", ".join(r.reasoning.selected) or "-",
+            _fmt(r.reasoning.confidence, "{:.2f}"),
+            str(r.status),
+            _fmt(latency, "{:.1f} ms"),
+        )
+    return table
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else spec.format(value)
+
+
+def _hours(hours: float) -> str:
+    return str(timedelta(hours=hours)) if hours != 24 else "24 h"
+
+
+def main() -> None:
+    """Entry point of the ``agentmem`` script."""
+    app()
+
+
+__all__ = ["app", "decisions_table", "main", "stats_table"]

@@ -1,0 +1,275 @@
+"""``DecisionLogger``: the seed's high-level API, one method per decision point.
+
+>>> logger = DecisionLogger(MemoryManager(agent_id="btc-agent-001"))
+>>> decision_id = logger.log_source_selection(
+...     sources=["coinglass", "cryptoquant"],
+...     scores={"coinglass": 0.95, "cryptoquant": 0.88},
+...     selected=["coinglass"],
+...     context={"market": {"btc_price": 45000.0}, "cycle": 1},
+...     confidence=0.92,
+... )
+>>> logger.log_outcome(decision_id, DecisionType.SOURCE_SELECTION, success=True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
+
+from .enums import DecisionType
+from .errors import ValidationError
+from .memory import MemoryManager
+from .models import (
+    DecisionContext,
+    DecisionOutcome,
+    DecisionReasoning,
+    DecisionRecord,
+    DecisionStats,
+)
+
+ContextLike = DecisionContext | Mapping[str, Any] | None
+
+
+class DecisionLogger:
+    """Log decisions and their outcomes for the agent of ``memory_manager``.
+
+    Every ``log_*`` method returns the new decision's id; the write is durable on return.
+    Bad input (confidence outside [0, 1], NaN, values that are not JSON, ...) raises
+    ``ValidationError`` and stores nothing.
+    """
+
+    def __init__(self, memory_manager: MemoryManager) -> None:
+        self.memory = memory_manager
+
+    @property
+    def agent_id(self) -> str:
+        return self.memory.agent_id
+
+    def log_decision(
+        self,
+        decision_type: DecisionType | str,
+        *,
+        context: ContextLike = None,
+        scores: Mapping[str, float] | None = None,
+        selected: Sequence[str] | None = None,
+        alternatives: Sequence[str] | None = None,
+        patterns_applied: Sequence[str] | None = None,
+        confidence: float | None = None,
+        rationale: str | None = None,
+        parent_decision_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Log a decision of any type (a ``DecisionType`` or any non-empty string)."""
+        reasoning = DecisionReasoning(
+            scores=dict(scores or {}),
+            selected=list(selected or []),
+            alternatives=list(alternatives or []),
+            patterns_applied=list(patterns_applied or []),
+            confidence=confidence,
+            rationale=rationale,
+        )
+        record = DecisionRecord(
+            agent_id=self.agent_id,
+            decision_type=decision_type,
+            timestamp=self.memory.now(),
+            parent_decision_id=parent_decision_id,
+            context=_context(context),
+            reasoning=reasoning,
+            tags=list(tags or []),
+            metadata=dict(metadata or {}),
+        )
+        return self.memory.log_decision(record)
+
+    def log_source_selection(
+        self,
+        sources: Sequence[str],
+        scores: Mapping[str, float],
+        selected: Sequence[str],
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Which data sources were chosen out of ``sources``, with each source's score."""
+        _check_selected(selected, sources, "selected")
+        return self.log_decision(
+            DecisionType.SOURCE_SELECTION,
+            context=context,
+            scores=scores,
+            selected=selected,
+            alternatives=[s for s in sources if s not in selected],
+            confidence=confidence,
+            **kwargs,
+        )
+
+    def log_query_execution(
+        self,
+        query: str,
+        source: str,
+        parameters: Mapping[str, Any] | None = None,
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """A query run against ``source`` (the query text and parameters go into the context)."""
+        ctx = _context(context)
+        ctx.inputs = {
+            **ctx.inputs,
+            "query": query,
+            "source": source,
+            "parameters": parameters or {},
+        }
+        return self.log_decision(
+            DecisionType.QUERY_EXECUTION,
+            context=ctx,
+            selected=[source],
+            confidence=confidence,
+            **kwargs,
+        )
+
+    def log_signal_generation(
+        self,
+        signal: str,
+        indicators: Mapping[str, float] | None = None,
+        strength: float | None = None,
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """A trading (or any) signal emitted, with the indicator values behind it."""
+        ctx = _context(context)
+        if strength is not None:
+            ctx.inputs = {**ctx.inputs, "strength": strength}
+        return self.log_decision(
+            DecisionType.SIGNAL_GENERATION,
+            context=ctx,
+            scores=indicators,
+            selected=[signal],
+            confidence=confidence,
+            **kwargs,
+        )
+
+    def log_risk_assessment(
+        self,
+        risk_level: str,
+        risk_score: float | None = None,
+        factors: Mapping[str, float] | None = None,
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """A risk verdict (``risk_level``) with its score and contributing factors."""
+        ctx = _context(context)
+        if risk_score is not None:
+            ctx.inputs = {**ctx.inputs, "risk_score": risk_score}
+        return self.log_decision(
+            DecisionType.RISK_ASSESSMENT,
+            context=ctx,
+            scores=factors,
+            selected=[risk_level],
+            confidence=confidence,
+            **kwargs,
+        )
+
+    def log_strategy_selection(
+        self,
+        strategies: Sequence[str],
+        scores: Mapping[str, float],
+        selected: str | Sequence[str],
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Which strategy (or strategies) was chosen out of ``strategies``."""
+        chosen = [selected] if isinstance(selected, str) else list(selected)
+        _check_selected(chosen, strategies, "selected")
+        return self.log_decision(
+            DecisionType.STRATEGY_SELECTION,
+            context=context,
+            scores=scores,
+            selected=chosen,
+            alternatives=[s for s in strategies if s not in chosen],
+            confidence=confidence,
+            **kwargs,
+        )
+
+    def log_outcome(
+        self,
+        decision_id: str,
+        decision_type: DecisionType | str | None = None,
+        success: bool | None = None,
+        quality_score: float | None = None,
+        latency_ms: float | None = None,
+        error: str | None = None,
+        **details: Any,
+    ) -> DecisionRecord:
+        """Attach what happened to a logged decision and return the updated record.
+
+        ``decision_type``, when given, must match the decision's type (a guard against
+        attaching an outcome to the wrong decision). ``NotFoundError`` if there is no such
+        decision.
+        """
+        outcome = DecisionOutcome(
+            success=success,
+            quality_score=quality_score,
+            latency_ms=latency_ms,
+            error=error,
+            recorded_at=self.memory.now(),
+            details=details,
+        )
+        if decision_type is not None:
+            record = self.memory.get_decision(decision_id)
+            expected = getattr(decision_type, "value", decision_type)
+            if record is not None and record.decision_type != expected:
+                raise ValidationError(
+                    f"decision_type: decision {decision_id!r} is a {record.decision_type!r} "
+                    f"decision, not {expected!r}",
+                    field="decision_type",
+                    value=decision_type,
+                )
+        return self.memory.update_outcome(decision_id, outcome)
+
+    def get_decision_chain(self, decision_id: str) -> list[DecisionRecord]:
+        """Every decision in the chain of ``decision_id``, root first."""
+        return self.memory.get_decision_chain(decision_id)
+
+    def get_decision_stats(self, time_window_hours: float = 24) -> DecisionStats:
+        """Statistics over the last ``time_window_hours`` (``stats["success_rate"]`` works too)."""
+        if not time_window_hours > 0:
+            raise ValidationError(
+                f"time_window_hours: must be positive (got {time_window_hours!r})",
+                field="time_window_hours",
+                value=time_window_hours,
+            )
+        now = self.memory.now()
+        # The window includes decisions logged in this very microsecond.
+        end = now + timedelta(microseconds=1)
+        return self.memory.decision_stats(start=now - timedelta(hours=time_window_hours), end=end)
+
+
+def _context(context: ContextLike) -> DecisionContext:
+    if context is None:
+        return DecisionContext()
+    if isinstance(context, DecisionContext):
+        return context.model_copy(deep=True)
+    if not isinstance(context, Mapping):
+        raise ValidationError(
+            f"context: expected a mapping or DecisionContext, got {type(context).__name__}",
+            field="context",
+            value=context,
+        )
+    return DecisionContext.model_validate(dict(context))
+
+
+def _check_selected(selected: Sequence[str], options: Sequence[str], field: str) -> None:
+    unknown = [s for s in selected if s not in options]
+    if unknown:
+        raise ValidationError(
+            f"{field}: {unknown!r} not among the options {list(options)!r}",
+            field=field,
+            value=unknown,
+        )
+
+
+__all__ = ["DecisionLogger"]

@@ -1,0 +1,390 @@
+"""``MemoryManager``: one agent's view of the memory store (the seed's CRUD facade).
+
+Every write is durable when the call returns; every read sees the agent's own records only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+import pydantic
+
+from .config import DEFAULT_DECISION_TTL, open_store
+from .errors import NotFoundError, StateConflictError, ValidationError
+from .models import (
+    AgentId,
+    AgentSignal,
+    AgentState,
+    DecisionOutcome,
+    DecisionRecord,
+    DecisionStats,
+    MemoryPattern,
+    Page,
+    PatternVersion,
+    StateCheckpoint,
+    utcnow,
+)
+from .stores._common import epoch_seconds
+from .stores.base import MemoryStore
+
+#: How many earlier versions' statistics a pattern keeps in its ``history`` field.
+PATTERN_HISTORY_LIMIT = 20
+
+_agent_id_adapter: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(AgentId)
+
+
+def validate_agent_id(agent_id: str, field: str = "agent_id") -> str:
+    """Return ``agent_id`` if it is a valid agent id, else raise ``ValidationError``."""
+    try:
+        return _agent_id_adapter.validate_python(agent_id)
+    except pydantic.ValidationError as exc:
+        msg = exc.errors(include_url=False)[0]["msg"]
+        raise ValidationError(
+            f"{field}: {msg} (got {agent_id!r})", field=field, value=agent_id
+        ) from None
+
+
+class MemoryManager:
+    """CRUD over one agent's decisions, patterns, state and signals.
+
+    >>> memory = MemoryManager(agent_id="btc-agent-001")   # SQLite at .agentmem/memory.db
+    >>> decision_id = memory.log_decision(
+    ...     DecisionRecord(agent_id="btc-agent-001", decision_type="custom")
+    ... )
+
+    ``store`` defaults to :func:`agentmem_langchain.config.open_store` (``AGENTMEM_STORE``).
+    Decisions get ``ttl = now + decision_ttl`` unless they carry their own (``None`` keeps
+    them forever).
+    """
+
+    def __init__(
+        self,
+        agent_id: str,
+        store: MemoryStore | None = None,
+        *,
+        decision_ttl: timedelta | None = DEFAULT_DECISION_TTL,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.agent_id = validate_agent_id(agent_id)
+        self._owns_store = store is None
+        self.store: MemoryStore = store if store is not None else open_store()
+        self.decision_ttl = decision_ttl
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The manager's clock (injectable for tests)."""
+        return self._clock()
+
+    # -- decisions ------------------------------------------------------------------------
+
+    def prepare(self, record: DecisionRecord) -> DecisionRecord:
+        """Fill in what the manager owns (ttl) and check the record belongs to this agent."""
+        self._check_owner(record.agent_id, "record.agent_id")
+        if record.ttl is None and self.decision_ttl is not None:
+            record.ttl = epoch_seconds(record.timestamp + self.decision_ttl)
+        return record
+
+    def log_decision(self, record: DecisionRecord) -> str:
+        """Store a decision now and return its id.
+
+        A record with a ``parent_decision_id`` but no ``trace_id`` joins its parent's trace.
+        """
+        record = self.prepare(record)
+        if record.trace_id is None and record.parent_decision_id is not None:
+            parent = self.store.get_decision(self.agent_id, record.parent_decision_id)
+            record.trace_id = (
+                parent.trace_id
+                if parent is not None and parent.trace_id
+                else record.parent_decision_id
+            )
+        self.store.put_decision(record)
+        return record.decision_id
+
+    def get_decision(self, decision_id: str) -> DecisionRecord | None:
+        """The decision, or None if it does not exist (or has expired)."""
+        self._await_pending_writes()
+        return self.store.get_decision(self.agent_id, decision_id)
+
+    def update_outcome(
+        self, decision_id: str, outcome: DecisionOutcome | Mapping[str, Any]
+    ) -> DecisionRecord:
+        """Attach (or replace) a decision's outcome; ``NotFoundError`` if there is none such."""
+        if not isinstance(outcome, DecisionOutcome):
+            outcome = DecisionOutcome.model_validate(dict(outcome))
+        self._await_pending_writes()
+        return self.store.set_outcome(self.agent_id, decision_id, outcome)
+
+    def log_outcome(
+        self,
+        decision_id: str,
+        success: bool,
+        quality_score: float | None = None,
+        latency_ms: float | None = None,
+        error: str | None = None,
+        **details: Any,
+    ) -> DecisionRecord:
+        """Record what happened after a decision (possibly much later, from another process)."""
+        outcome = DecisionOutcome(
+            success=success,
+            quality_score=quality_score,
+            latency_ms=latency_ms,
+            error=error,
+            recorded_at=self.now(),
+            details=details,
+        )
+        return self.update_outcome(decision_id, outcome)
+
+    def query_decisions(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        decision_type: str | None = None,
+        success: bool | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[DecisionRecord]:
+        """One page of decisions, newest first; pass ``page.next_cursor`` back for the next."""
+        if limit < 1:
+            raise ValidationError(
+                f"limit: must be at least 1 (got {limit})", field="limit", value=limit
+            )
+        self._await_pending_writes()
+        return self.store.query_decisions(
+            self.agent_id,
+            start=start,
+            end=end,
+            decision_type=_plain(decision_type),
+            success=success,
+            limit=limit,
+            cursor=cursor,
+        )
+
+    def iter_decisions(self, **filters: Any) -> Iterator[DecisionRecord]:
+        """Every decision matching ``query_decisions`` filters, page after page, newest first."""
+        cursor: str | None = None
+        while True:
+            page = self.query_decisions(cursor=cursor, **filters)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            cursor = page.next_cursor
+
+    def get_children(self, decision_id: str) -> list[DecisionRecord]:
+        """The decisions made directly under ``decision_id``, oldest first."""
+        self._await_pending_writes()
+        return self.store.get_children(self.agent_id, decision_id)
+
+    def get_decision_chain(self, decision_id: str) -> list[DecisionRecord]:
+        """The whole chain ``decision_id`` belongs to (its trace, root first), oldest first.
+
+        ``NotFoundError`` if the decision does not exist.
+        """
+        record = self.get_decision(decision_id)
+        if record is None:
+            raise NotFoundError(f"decision {decision_id!r} of agent {self.agent_id!r} not found")
+        return self.store.get_trace(self.agent_id, record.trace_id or record.decision_id)
+
+    def decision_stats(self, start: datetime, end: datetime | None = None) -> DecisionStats:
+        """Counts, success rate, confidence and latency for ``start <= timestamp < end``."""
+        self._await_pending_writes()
+        return self.store.decision_stats(self.agent_id, start=start, end=end or self.now())
+
+    # -- patterns -------------------------------------------------------------------------
+
+    def store_pattern(self, pattern: MemoryPattern) -> MemoryPattern:
+        """Create the pattern, or update it if ``pattern.version`` is the stored version.
+
+        An update is stored as ``version + 1`` with the previous statistics appended to
+        ``history``; ``StateConflictError`` if the pattern changed since it was read.
+        Returns what was stored.
+        """
+        self._check_owner(pattern.agent_id, "pattern.agent_id")
+        current = self.store.get_pattern(self.agent_id, pattern.pattern_id)
+        if current is None:
+            self.store.put_pattern(pattern, expected_version=None)
+            return pattern
+        if current.version != pattern.version:
+            raise StateConflictError(
+                f"pattern {pattern.pattern_id!r} is at version {current.version}, "
+                f"not {pattern.version}: reload it and apply the change again"
+            )
+        previous = PatternVersion(
+            version=current.version,
+            confidence=current.confidence,
+            success_rate=current.success_rate,
+            sample_size=current.sample_size,
+            success_count=current.success_count,
+            updated_at=current.updated_at,
+        )
+        updated = pattern.model_copy(
+            update={
+                "version": current.version + 1,
+                "history": [*current.history, previous][-PATTERN_HISTORY_LIMIT:],
+                "created_at": current.created_at,
+                "updated_at": self.now(),
+            }
+        )
+        self.store.put_pattern(updated, expected_version=current.version)
+        return updated
+
+    def get_pattern(self, pattern_id: str) -> MemoryPattern | None:
+        """The agent's own pattern (latest version), or None."""
+        return self.store.get_pattern(self.agent_id, pattern_id)
+
+    def get_patterns(
+        self, min_confidence: float = 0.0, limit: int = 100, *, include_retired: bool = False
+    ) -> list[MemoryPattern]:
+        """The agent's patterns with ``confidence >= min_confidence``, most confident first."""
+        page = self.store.list_patterns(
+            self.agent_id,
+            min_confidence=min_confidence,
+            include_retired=include_retired,
+            limit=limit,
+        )
+        return page.items
+
+    def get_shared_patterns(self, limit: int = 100) -> list[MemoryPattern]:
+        """Other agents' active patterns shared with this agent, most confident first."""
+        return self.store.list_shared_patterns(self.agent_id, limit=limit)
+
+    def get_pattern_history(self, pattern_id: str) -> list[MemoryPattern]:
+        """Every stored version of the pattern, oldest first."""
+        return self.store.get_pattern_history(self.agent_id, pattern_id)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def save_state(
+        self,
+        state: AgentState | None = None,
+        *,
+        config: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        status: str | None = None,
+    ) -> AgentState:
+        """Save the agent's state with optimistic locking and return the stored version.
+
+        Pass the ``AgentState`` you loaded (changed), or just the parts to replace:
+        ``memory.save_state(metrics={"cycles": 12})`` loads, changes and saves. A concurrent
+        save in between raises ``StateConflictError``.
+        """
+        if state is None:
+            state = self.load_state() or AgentState(agent_id=self.agent_id)
+        changes = {"config": config, "metrics": metrics, "status": status}
+        changes = {key: value for key, value in changes.items() if value is not None}
+        if changes:
+            state = AgentState.model_validate({**state.model_dump(), **changes})
+        self._check_owner(state.agent_id, "state.agent_id")
+        return self.store.save_state(state)
+
+    def load_state(self) -> AgentState | None:
+        """The agent's current state, or None if it never saved one."""
+        return self.store.load_state(self.agent_id)
+
+    def checkpoint(self, name: str | None = None) -> StateCheckpoint:
+        """Snapshot the current state. ``NotFoundError`` if no state was saved yet."""
+        return self.store.create_checkpoint(self.agent_id, name)
+
+    def list_checkpoints(self) -> list[StateCheckpoint]:
+        """Checkpoints, newest first."""
+        return self.store.list_checkpoints(self.agent_id)
+
+    def rollback(self, to: str | None = None) -> AgentState:
+        """Restore the newest checkpoint, or the one named (or with the id) ``to``."""
+        return self.store.rollback(self.agent_id, to)
+
+    # -- signals --------------------------------------------------------------------------
+
+    def publish_signal(
+        self,
+        signal_type: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        targets: list[str] | None = None,
+        broadcast: bool = False,
+        priority: int = 0,
+        ttl: timedelta | None = timedelta(hours=24),
+    ) -> AgentSignal:
+        """Send a signal to ``targets`` (or every agent with ``broadcast=True``).
+
+        It expires after ``ttl`` (24 hours by default, as in the seed; None never expires).
+        """
+        now = self.now()
+        signal = AgentSignal(
+            source_agent_id=self.agent_id,
+            signal_type=signal_type,
+            payload=dict(payload or {}),
+            target_agent_ids=list(targets or []),
+            broadcast=broadcast,
+            priority=priority,
+            created_at=now,
+            expires_at=now + ttl if ttl is not None else None,
+        )
+        self.store.publish_signal(signal)
+        return signal
+
+    def get_pending_signals(self, limit: int = 10) -> list[AgentSignal]:
+        """Signals waiting for this agent, highest priority first, then oldest (not claimed)."""
+        return self.store.pending_signals(self.agent_id, limit=limit)
+
+    def claim_signals(
+        self, limit: int = 10, lease: timedelta = timedelta(seconds=30)
+    ) -> list[AgentSignal]:
+        """Take up to ``limit`` pending signals for ``lease``; other consumers will not get them."""
+        return self.store.claim_signals(
+            self.agent_id, limit=limit, lease_seconds=lease.total_seconds()
+        )
+
+    def mark_signal_processed(self, signal_id: str) -> bool:
+        """Mark a signal processed for this agent; False if it already was."""
+        return self.store.mark_signal_processed(self.agent_id, signal_id)
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until decisions captured in this process for this agent are stored.
+
+        Returns True when everything is durable (always, for direct ``log_*`` calls, which are
+        durable on return).
+        """
+        return True
+
+    def _await_pending_writes(self) -> None:
+        """Reads see this process's captured records first (read-your-writes)."""
+        self.flush()
+
+    def close(self) -> None:
+        """Close the store if this manager opened it."""
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> MemoryManager:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"MemoryManager(agent_id={self.agent_id!r}, store={type(self.store).__name__})"
+
+    def _check_owner(self, agent_id: str, field: str) -> None:
+        if agent_id != self.agent_id:
+            raise ValidationError(
+                f"{field}: {agent_id!r} is not this manager's agent {self.agent_id!r}",
+                field=field,
+                value=agent_id,
+            )
+
+
+def _plain(value: str | None) -> str | None:
+    return getattr(value, "value", value)
+
+
+__all__ = ["PATTERN_HISTORY_LIMIT", "MemoryManager", "validate_agent_id"]

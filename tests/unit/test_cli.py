@@ -1,0 +1,99 @@
+"""The agentmem command on a real SQLite file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from agentmem_langchain import DecisionLogger, MemoryManager
+from agentmem_langchain.cli import app
+from agentmem_langchain.stores.sqlite import SQLiteStore
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path):
+    path = tmp_path / "cli.db"
+    with SQLiteStore(path) as store:
+        logger = DecisionLogger(MemoryManager("cli-agent", store=store))
+        for i in range(3):
+            decision_id = logger.log_decision("tool_call", confidence=0.5, selected=[f"tool{i}"])
+            logger.log_outcome(decision_id, success=i != 1, latency_ms=10.0 * (i + 1))
+    return path
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_init_creates_the_sqlite_file(tmp_path):
+    path = tmp_path / "new" / "memory.db"
+    result = invoke("--sqlite-path", str(path), "init")
+    assert result.exit_code == 0, result.output
+    assert path.exists()
+
+
+def test_stats_json_reports_the_agents_numbers(db):
+    result = invoke("--sqlite-path", str(db), "stats", "--agent-id", "cli-agent", "--json")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.output)
+    assert (stats["total"], stats["successes"], stats["failures"]) == (3, 2, 1)
+    assert stats["latency_p50_ms"] == 20.0
+
+
+def test_stats_table_shows_the_success_rate(db):
+    result = invoke("--sqlite-path", str(db), "stats", "--agent-id", "cli-agent")
+    assert result.exit_code == 0, result.output
+    assert "66.7%" in result.output
+
+
+def test_decisions_json_lists_newest_first(db):
+    result = invoke("--sqlite-path", str(db), "decisions", "--agent-id", "cli-agent", "--json")
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.output)
+    assert [r["reasoning"]["selected"] for r in records] == [["tool2"], ["tool1"], ["tool0"]]
+
+
+def test_decisions_limit_and_table(db):
+    result = invoke(
+        "--sqlite-path", str(db), "decisions", "--agent-id", "cli-agent", "--limit", "2"
+    )
+    assert result.exit_code == 0, result.output
+    assert "tool2" in result.output and "tool0" not in result.output
+
+
+def test_agent_id_is_read_from_the_environment(db, monkeypatch):
+    monkeypatch.setenv("AGENTMEM_AGENT_ID", "cli-agent")
+    result = invoke("--sqlite-path", str(db), "stats", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["total"] == 3
+
+
+def test_missing_agent_id_exits_2_with_one_line(db, monkeypatch):
+    monkeypatch.delenv("AGENTMEM_AGENT_ID", raising=False)
+    result = invoke("--sqlite-path", str(db), "stats")
+    assert result.exit_code == 2
+    assert "--agent-id" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_malformed_agent_id_exits_2(db):
+    result = invoke("--sqlite-path", str(db), "stats", "--agent-id", "bad id")
+    assert result.exit_code == 2
+    assert "agent_id" in result.output
+
+
+def test_unknown_store_exits_2(tmp_path):
+    result = invoke("--store", "postgres", "init")
+    assert result.exit_code == 2
+    assert "postgres" in result.output
+
+
+def test_help_lists_the_commands():
+    result = invoke("--help")
+    assert result.exit_code == 0
+    for command in ("init", "stats", "decisions"):
+        assert command in result.output
