@@ -38,7 +38,11 @@ def sqlite_store(tmp_path: Path, clock: FakeClock, request: pytest.FixtureReques
     return SQLiteStore(tmp_path / "memory.db", clock=clock)
 
 
+from .conftest_dynamodb import dynalite_store, moto_store  # noqa: E402
+
 BACKENDS: dict[str, StoreFactory] = {
     "memory": memory_store,
     "sqlite": sqlite_store,
+    "moto": moto_store,
+    "dynalite": dynalite_store,
 }

@@ -1,0 +1,379 @@
+"""The DynamoDB connection: client, retries, timeouts, error translation and capacity usage.
+
+>>> manager = get_client_manager(region="us-east-1")          # doctest: +SKIP
+>>> manager.create_all_tables()                                # doctest: +SKIP
+
+Every request asks for ``ReturnConsumedCapacity="INDEXES"`` and is counted in
+:attr:`DynamoDBClientManager.usage`; every botocore error is translated in one place,
+:func:`translated`. This module imports boto3, so import it only when DynamoDB is used
+(``pip install 'agentmem-langchain[dynamodb]'``).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlparse
+
+from .errors import ConfigurationError, StateConflictError, StoreUnavailableError, ValidationError
+from .stores.dynamodb_schema import (
+    Item,
+    TableNames,
+    TableSetupReport,
+    TableSpec,
+    create_all_tables,
+    delete_all_tables,
+)
+
+try:
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "DynamoDB support needs boto3: pip install 'agentmem-langchain[dynamodb]'"
+    ) from exc
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+
+DEFAULT_TABLE_PREFIX = "agentmem_"
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
+_METERED = _READS | {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
+_BATCH_WRITE_MAX = 25
+_BATCH_GET_MAX = 100
+
+
+@contextmanager
+def translated(operation: str) -> Iterator[None]:
+    """Map botocore errors to the library's: a failed condition is a ``StateConflictError``,
+    an over-large item a ``ValidationError``, anything else ``StoreUnavailableError``."""
+    try:
+        yield
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", ""), error.get("Message", "")
+        if code == "ConditionalCheckFailedException":
+            raise StateConflictError(
+                f"{operation}: the stored item changed (another writer was first)"
+            ) from exc
+        if code == "ValidationException" and "size" in message.lower():
+            raise ValidationError(f"{operation}: {message}", field=operation) from exc
+        if code == "ResourceNotFoundException":
+            raise StoreUnavailableError(
+                f"{operation}: {message} (create the tables: agentmem init --store dynamodb)"
+            ) from exc
+        raise StoreUnavailableError(f"{operation}: DynamoDB {code}: {message}") from exc
+    except BotoCoreError as exc:  # connection refused, timeouts, missing credentials, ...
+        raise StoreUnavailableError(f"{operation}: {exc}") from exc
+
+
+# -- usage ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageLine:
+    """Capacity one kind of call consumed: ``table`` (seed name), store ``operation``, API."""
+
+    table: str
+    operation: str
+    api: str
+    calls: int
+    read_units: float
+    write_units: float
+    estimated_index_write_units: float
+
+    @property
+    def billed_write_units(self) -> float:
+        """Write units as DynamoDB bills them: reported units plus index writes the server
+        did not report (local servers report only the base table)."""
+        return self.write_units + self.estimated_index_write_units
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A snapshot of consumed capacity, by table, store operation and API call."""
+
+    lines: tuple[UsageLine, ...]
+
+    @property
+    def read_units(self) -> float:
+        return sum(line.read_units for line in self.lines)
+
+    @property
+    def write_units(self) -> float:
+        return sum(line.billed_write_units for line in self.lines)
+
+    def by_table(self) -> dict[str, dict[str, float]]:
+        """``{table: {"read_units": r, "write_units": w}}`` (write units as billed)."""
+        out: dict[str, dict[str, float]] = {}
+        for line in self.lines:
+            entry = out.setdefault(line.table, {"read_units": 0.0, "write_units": 0.0})
+            entry["read_units"] += line.read_units
+            entry["write_units"] += line.billed_write_units
+        return out
+
+    def as_dict(self) -> list[dict[str, Any]]:
+        return [
+            {**line.__dict__, "billed_write_units": line.billed_write_units} for line in self.lines
+        ]
+
+
+class UsageMeter:
+    """Thread-safe counters of consumed read/write units."""
+
+    def __init__(self, names: TableNames) -> None:
+        self._names = names
+        self._lock = threading.Lock()
+        self._lines: dict[tuple[str, str, str], list[float]] = {}
+
+    def record(self, operation: str, api: str, response: dict[str, Any], estimate: float) -> None:
+        consumed = response.get("ConsumedCapacity") or []
+        if isinstance(consumed, dict):
+            consumed = [consumed]
+        reported_index = any(c.get("GlobalSecondaryIndexes") for c in consumed)
+        for entry in consumed or [{"TableName": "?", "CapacityUnits": 0.0}]:
+            spec = self._names.spec_of(entry.get("TableName", ""))
+            table = spec.name if spec else entry.get("TableName", "?")
+            units = float(entry.get("CapacityUnits", 0.0))
+            extra = 0.0 if reported_index or api in _READS else estimate
+            estimate = 0.0  # one response may list several tables; count the estimate once
+            self._add((table, operation, api), units, api in _READS, extra)
+
+    def _add(self, key: tuple[str, str, str], units: float, read: bool, extra: float) -> None:
+        with self._lock:
+            line = self._lines.setdefault(key, [0, 0.0, 0.0, 0.0])
+            line[0] += 1
+            line[1 if read else 2] += units
+            line[3] += extra
+
+    def snapshot(self) -> Usage:
+        with self._lock:
+            items = sorted(self._lines.items())
+        return Usage(tuple(UsageLine(*key, int(v[0]), v[1], v[2], v[3]) for key, v in items))
+
+    def reset(self) -> None:
+        with self._lock:
+            self._lines.clear()
+
+
+# -- the manager ------------------------------------------------------------------------------
+
+
+class DynamoDBClientManager:
+    """One boto3 client with retries and timeouts configured, plus the table names.
+
+    ``retry_mode`` is botocore's ("standard" or "adaptive"): it retries throttling and
+    transient errors ``max_attempts`` times in total. ``BatchWriteItem``/``BatchGetItem``
+    leftovers (``UnprocessedItems``/``UnprocessedKeys``) are retried here, with exponential
+    backoff and jitter, ``batch_attempts`` times before ``StoreUnavailableError``.
+    """
+
+    def __init__(
+        self,
+        region: str | None = None,
+        *,
+        endpoint_url: str | None = None,
+        table_prefix: str = DEFAULT_TABLE_PREFIX,
+        boto3_session: Any = None,
+        retry_mode: Literal["standard", "adaptive"] = "standard",
+        max_attempts: int = 3,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 10.0,
+        batch_attempts: int = 8,
+        backoff_base: float = 0.05,
+        backoff_cap: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.names = TableNames(table_prefix)
+        self.endpoint_url = endpoint_url
+        self.usage = UsageMeter(self.names)
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._batch_attempts = batch_attempts
+        self._backoff = (backoff_base, backoff_cap)
+        config = Config(
+            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+        )
+        session = boto3_session or _default_session(region, endpoint_url)
+        try:
+            self.client: DynamoDBClient = session.client(
+                "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
+            )
+        except NoRegionError as exc:
+            raise ConfigurationError(
+                "DynamoDB needs a region: pass region=... or set AWS_REGION"
+            ) from exc
+        self.region: str = self.client.meta.region_name
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def call(
+        self,
+        api: str,
+        operation: str,
+        estimate: float | Callable[[dict[str, Any]], float] = 0.0,
+        **params: Any,
+    ) -> dict[str, Any]:
+        """Run one DynamoDB API call (``api`` as in "PutItem"), metered and translated.
+
+        ``estimate`` is the index write units the call costs if the server does not report
+        them (a number, or a function of the response, e.g. of its old attributes).
+        """
+        if api in _METERED:
+            params.setdefault("ReturnConsumedCapacity", "INDEXES")
+        method = getattr(self.client, _snake(api))
+        with translated(operation):
+            response: dict[str, Any] = method(**params)
+        units = estimate(response) if callable(estimate) else estimate
+        self.usage.record(operation, api, response, units)
+        return response
+
+    def query_pages(self, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every page of a Query (``LastEvaluatedKey`` followed)."""
+        while True:
+            page = self.call("Query", operation, **params)
+            yield page
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return
+            params["ExclusiveStartKey"] = last
+
+    def batch_write(
+        self,
+        table: str,
+        requests: Sequence[Item],
+        operation: str,
+        estimates: Sequence[float] | None = None,
+    ) -> None:
+        """BatchWriteItem in chunks of 25; unprocessed requests retried with backoff."""
+        for start in range(0, len(requests), _BATCH_WRITE_MAX):
+            chunk = list(requests[start : start + _BATCH_WRITE_MAX])
+            estimate = sum((estimates or [])[start : start + _BATCH_WRITE_MAX])
+            for attempt in range(self._batch_attempts):
+                response = self.call(
+                    "BatchWriteItem", operation, estimate, RequestItems={table: chunk}
+                )
+                estimate = 0.0
+                chunk = list(response.get("UnprocessedItems", {}).get(table, []))
+                if not chunk:
+                    break
+                self._pause(attempt)
+            else:
+                raise StoreUnavailableError(
+                    f"{operation}: {len(chunk)} writes still unprocessed after "
+                    f"{self._batch_attempts} attempts (throttled)"
+                )
+
+    def batch_get(
+        self, table: str, keys: Sequence[Item], operation: str, *, consistent: bool = True
+    ) -> list[Item]:
+        """BatchGetItem in chunks of 100 (unordered); unprocessed keys retried with backoff."""
+        found: list[Item] = []
+        for start in range(0, len(keys), _BATCH_GET_MAX):
+            request: dict[str, Any] = {
+                "Keys": list(keys[start : start + _BATCH_GET_MAX]),
+                "ConsistentRead": consistent,
+            }
+            for attempt in range(self._batch_attempts):
+                response = self.call("BatchGetItem", operation, RequestItems={table: request})
+                found.extend(response.get("Responses", {}).get(table, []))
+                left = response.get("UnprocessedKeys", {}).get(table)
+                if not left or not left.get("Keys"):
+                    break
+                request = left
+                self._pause(attempt)
+            else:
+                raise StoreUnavailableError(
+                    f"{operation}: keys still unprocessed after {self._batch_attempts} attempts"
+                )
+        return found
+
+    def _pause(self, attempt: int) -> None:
+        # Exponential backoff with "equal jitter": between half and all of base * 2^attempt.
+        base, cap = self._backoff
+        ceiling = min(cap, base * 2**attempt)
+        self._sleep(ceiling / 2 + self._rng.uniform(0, ceiling / 2))
+
+    # -- tables -------------------------------------------------------------------------------
+
+    def create_all_tables(self, *, wait: bool = True, timeout: float = 300.0) -> TableSetupReport:
+        """Create the four tables (idempotent), wait until ACTIVE, enable TTL where supported."""
+        with translated("create_all_tables"):
+            return create_all_tables(
+                self.client, self.names, wait=wait, timeout=timeout, sleep=self._sleep
+            )
+
+    def delete_all_tables(self) -> list[str]:
+        """Delete the four tables of this prefix (for tests and teardown); returns the names."""
+        with translated("delete_all_tables"):
+            return delete_all_tables(self.client, self.names)
+
+    def spec_table(self, spec: TableSpec) -> str:
+        return self.names.physical(spec)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _snake(api: str) -> str:
+    return "".join("_" + c.lower() if c.isupper() else c for c in api).lstrip("_")
+
+
+def _default_session(region: str | None, endpoint_url: str | None) -> Any:
+    """boto3's usual session. For a loopback endpoint (moto server, dynalite, DynamoDB Local)
+    with no credentials in the environment or ~/.aws, dummy ones are used: a local server
+    accepts any signature and boto3 refuses to send an unsigned request. (The check reads
+    only the environment and config files, never the instance metadata service.)"""
+    session = boto3.Session(region_name=region)
+    if not endpoint_url or (urlparse(endpoint_url).hostname or "") not in _LOOPBACK:
+        return session
+    fallback_region = region or session.region_name or "us-east-1"
+    if os.environ.get("AWS_ACCESS_KEY_ID") or session.available_profiles:
+        return boto3.Session(region_name=fallback_region)
+    return boto3.Session(
+        aws_access_key_id="local", aws_secret_access_key="local", region_name=fallback_region
+    )
+
+
+def get_client_manager(
+    region: str | None = None,
+    *,
+    endpoint_url: str | None = None,
+    table_prefix: str = DEFAULT_TABLE_PREFIX,
+    boto3_session: Any = None,
+    **options: Any,
+) -> DynamoDBClientManager:
+    """The seed's entry point: a client manager whose ``create_all_tables()`` sets up DynamoDB.
+
+    >>> get_client_manager(region="us-east-1").create_all_tables()   # doctest: +SKIP
+    """
+    return DynamoDBClientManager(
+        region,
+        endpoint_url=endpoint_url,
+        table_prefix=table_prefix,
+        boto3_session=boto3_session,
+        **options,
+    )
+
+
+__all__ = [
+    "DEFAULT_TABLE_PREFIX",
+    "DynamoDBClientManager",
+    "TableSetupReport",
+    "Usage",
+    "UsageLine",
+    "UsageMeter",
+    "get_client_manager",
+    "translated",
+]
