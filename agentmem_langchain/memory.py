@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic
 
@@ -29,6 +29,9 @@ from .models import (
 )
 from .stores._common import epoch_seconds
 from .stores.base import MemoryStore
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
 
 #: How many earlier versions' statistics a pattern keeps in its ``history`` field.
 PATTERN_HISTORY_LIMIT = 20
@@ -347,16 +350,33 @@ class MemoryManager:
         """Wait until decisions captured in this process for this agent are stored.
 
         Returns True when everything is durable (always, for direct ``log_*`` calls, which are
-        durable on return).
+        durable on return); False if ``timeout`` (default: the recorders' ``flush_timeout``)
+        passed first because the store is down or hanging.
         """
-        return True
+        from .recorder import flush_all
+
+        return flush_all(timeout, agent_id=self.agent_id)
+
+    @property
+    def recorder(self) -> Recorder:
+        """The background recorder that writes captured decisions into this manager's store."""
+        from .recorder import recorder_for
+
+        return recorder_for(self.store)
 
     def _await_pending_writes(self) -> None:
-        """Reads see this process's captured records first (read-your-writes)."""
-        self.flush()
+        """Reads see this process's captured records first (read-your-writes).
+
+        Waits for this agent's captured items only, and at most each recorder's ``read_wait``;
+        never raises.
+        """
+        from .recorder import wait_for_agent
+
+        wait_for_agent(self.agent_id)
 
     def close(self) -> None:
-        """Close the store if this manager opened it."""
+        """Write what was captured for this agent; close the store if this manager opened it."""
+        self.flush()
         if self._owns_store:
             self.store.close()
 

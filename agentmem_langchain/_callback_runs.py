@@ -1,0 +1,458 @@
+"""What the LangChain callback handlers keep between a run's start and its end.
+
+``RunTable`` is a bounded ``dict[UUID, _Run]`` under one lock: every run the handler sees
+gets a small entry (recorded or not) so a child can find its nearest recorded ancestor.
+Entries are popped on end *and* on error; when a run never ends, the oldest entries are
+evicted once ``max_runs`` is reached, so nothing leaks.
+
+The rest of the module turns LangChain payloads (LLM results, tool outputs, retrieved
+documents) into the few values a decision keeps; every function here is total: odd input
+gives ``None`` or an empty value, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+from uuid import UUID
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.callbacks.base import BaseCallbackManager
+from langchain_core.runnables.config import var_child_runnable_config
+
+from .capture import Redactor, current_decision, register_parent_resolver, report_problem
+from .memory import MemoryManager, validate_agent_id
+from .recorder import recorder_for
+
+if TYPE_CHECKING:
+    from .capture import CapturedDecision
+
+#: Run metadata keys the handlers read (set them with ``.with_config(metadata=...)``).
+TYPE_KEY = "agentmem_decision_type"
+CONFIDENCE_KEY = "agentmem_confidence"
+#: Document metadata key that marks a retrieved document as a stored pattern.
+PATTERN_KEY = "pattern_id"
+#: Hints waiting for a tool (per trace) and ancestors searched for patterns are bounded too.
+MAX_HINTS = 64
+MAX_DEPTH = 64
+
+Link = tuple[str | None, str | None]  # (decision id children hang under, trace id)
+RecordChains = bool | Literal["root"]
+NameFilter = Callable[[str], bool] | Collection[str] | None
+
+
+@dataclass(slots=True)
+class Hint:
+    """What a model said about a tool call, waiting for that tool's decision."""
+
+    tool: str | None
+    rationale: str | None = None
+    confidence: float | None = None
+    model: str | None = None
+    from_action: bool = False
+
+
+@dataclass(slots=True, eq=False)
+class Run:
+    """One LangChain run the handler has seen (``decision`` is None when not recorded)."""
+
+    run_id: UUID
+    parent: Run | None
+    link: Link
+    within: str | None = None  # the decorated decision that was current when the run started
+    decision: CapturedDecision | None = None
+    type_tag: Any = None
+    confidence_tag: Any = None
+    pinned_confidence: float | None = None
+    model: str | None = None
+    hints: list[Hint] | None = None
+    patterns: list[str] | None = None
+
+    @property
+    def root(self) -> Run:
+        run = self
+        for _ in range(MAX_DEPTH):
+            if run.parent is None:
+                break
+            run = run.parent
+        return run
+
+    @property
+    def anchor(self) -> Run | None:
+        """This run if it is recorded, else its nearest recorded ancestor."""
+        run: Run | None = self
+        for _ in range(MAX_DEPTH):
+            if run is None or run.decision is not None:
+                return run
+            run = run.parent
+        return None
+
+
+@dataclass
+class RunTable:
+    """A bounded map of live runs; the oldest entries go first when it is full."""
+
+    max_runs: int = 10_000
+    evicted: int = 0
+    patterns_seen: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _runs: OrderedDict[UUID, Run] = field(default_factory=OrderedDict)
+
+    # One dict operation is atomic under the GIL; only add() (insert + evict) needs the lock.
+    def get(self, run_id: UUID | None) -> Run | None:
+        return self._runs.get(run_id) if run_id is not None else None
+
+    def add(self, run_id: UUID, run: Run) -> None:
+        with self.lock:
+            self._runs[run_id] = run
+            while len(self._runs) > self.max_runs:
+                self._runs.popitem(last=False)  # O(1), unlike deleting a plain dict's head
+                self.evicted += 1
+
+    def pop(self, run_id: UUID) -> Run | None:
+        return self._runs.pop(run_id, None)
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    # -- hints: a model's thought and confidence, handed to the next tool of its trace --------
+
+    def add_hint(self, run: Run, hint: Hint) -> None:
+        root = run.root
+        with self.lock:
+            hints = root.hints if root.hints is not None else []
+            root.hints = hints
+            if len(hints) < MAX_HINTS:
+                hints.append(hint)
+
+    def add_rationale(self, run: Run, tool: str | None, rationale: str) -> None:
+        """An agent's log for ``tool``: it replaces the model's text on the waiting hint."""
+        root = run.root
+        with self.lock:
+            for hint in root.hints or ():
+                if hint.tool == tool and not hint.from_action:
+                    hint.rationale, hint.from_action = rationale, True
+                    return
+        self.add_hint(run, Hint(tool=tool, rationale=rationale, from_action=True))
+
+    def take_hint(self, run: Run, tool: str) -> Hint | None:
+        root = run.root
+        with self.lock:
+            hints = root.hints
+            if not hints:
+                return None
+            for index, hint in enumerate(hints):
+                if hint.tool == tool or hint.tool is None:
+                    return hints.pop(index)
+        return None
+
+    # -- patterns: ids of retrieved patterns, applied to decisions under the retrieving run --
+
+    def add_patterns(self, run: Run, pattern_ids: list[str]) -> None:
+        targets = [run, run.anchor]
+        with self.lock:
+            self.patterns_seen = True
+            for target in targets:
+                if target is not None:
+                    target.patterns = [*(target.patterns or ()), *pattern_ids]
+
+    def patterns_for(self, run: Run) -> list[str]:
+        """Patterns retrieved under this run or any of its ancestors, first seen first."""
+        found: dict[str, None] = {}
+        node: Run | None = run
+        with self.lock:
+            for _ in range(MAX_DEPTH):
+                if node is None:
+                    break
+                found.update(dict.fromkeys(node.patterns or ()))
+                node = node.parent
+        return list(found)
+
+    def add_usage(self, run: Run | None, usage: Mapping[str, int]) -> None:
+        """Add a model's token usage to the nearest recorded decision at or above ``run``."""
+        anchor = run.anchor if run is not None and usage else None
+        if anchor is None or anchor.decision is None:
+            return
+        with self.lock:
+            total = anchor.decision.metadata.setdefault("usage", {})
+            for key, value in usage.items():
+                total[key] = total.get(key, 0) + value
+
+
+# -- values read from LangChain payloads ------------------------------------------------------
+
+
+def as_confidence(value: Any) -> float | None:
+    """``value`` as a confidence in [0, 1], or None (bools, NaN, out of range, non-numbers)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0.0 <= number <= 1.0 else None  # NaN fails both comparisons
+
+
+def _json_object(text: Any) -> Any:
+    # A tool's dict output reaches a ToolMessage as JSON text; parse only small candidates.
+    if isinstance(text, str) and text[:1] == "{" and len(text) < 4096 and "confidence" in text:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return None
+    return None
+
+
+def output_confidence(output: Any) -> float | None:
+    """A ``confidence`` a tool or chain returned: a mapping key or an attribute, also on a
+    ``ToolMessage``'s artifact or JSON content."""
+    content = getattr(output, "content", None)
+    for candidate in (output, getattr(output, "artifact", None), _json_object(content)):
+        if isinstance(candidate, Mapping):
+            value = candidate.get("confidence")
+        else:
+            value = getattr(candidate, "confidence", None)
+        confidence = as_confidence(value)
+        if confidence is not None:
+            return confidence
+    return None
+
+
+def _logprob_values(logprobs: Any) -> list[float]:
+    # OpenAI chat: {"content": [{"token", "logprob"}, ...]}; completions: {"token_logprobs"}.
+    if isinstance(logprobs, Mapping):
+        if "token_logprobs" in logprobs:
+            return [float(v) for v in logprobs["token_logprobs"] or () if v is not None]
+        logprobs = logprobs.get("content")
+    values: list[float] = []
+    for item in logprobs if isinstance(logprobs, list) else ():
+        value = item.get("logprob") if isinstance(item, Mapping) else item
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values.append(float(value))
+    return values
+
+
+def logprob_confidence(logprobs: Any) -> float | None:
+    """The geometric mean of the token probabilities: ``exp(mean(logprob))``."""
+    values = [v for v in _logprob_values(logprobs) if math.isfinite(v)]
+    if not values:
+        return None
+    return as_confidence(min(1.0, math.exp(sum(values) / len(values))))
+
+
+@dataclass(slots=True)
+class LLMResultInfo:
+    """The parts of an ``LLMResult`` a decision keeps."""
+
+    model: str | None = None
+    usage: dict[str, int] = field(default_factory=dict)
+    confidence: float | None = None
+    text: str | None = None
+    tool_calls: list[str] = field(default_factory=list)
+
+
+def _add_usage(total: dict[str, int], usage: Any) -> None:
+    if not isinstance(usage, Mapping):
+        return
+    # Stored as input/output/total: keys containing "token" are masked as secrets.
+    names = {
+        "input_tokens": "input",
+        "output_tokens": "output",
+        "total_tokens": "total",
+        "prompt_tokens": "input",
+        "completion_tokens": "output",
+    }
+    for key, name in names.items():
+        value = usage.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            total[name] = total.get(name, 0) + value
+
+
+def _read_generation(info: LLMResultInfo, generation: Any) -> None:
+    message = getattr(generation, "message", None)
+    metadata = getattr(message, "response_metadata", None) or {}
+    gen_info = getattr(generation, "generation_info", None) or {}
+    info.model = info.model or metadata.get("model_name") or metadata.get("model")
+    _add_usage(info.usage, getattr(message, "usage_metadata", None))
+    if info.confidence is None:
+        info.confidence = logprob_confidence(gen_info.get("logprobs") or metadata.get("logprobs"))
+    text = getattr(generation, "text", None)
+    if isinstance(text, str) and text and info.text is None:
+        info.text = text
+    for call in getattr(message, "tool_calls", None) or ():
+        if isinstance(call, Mapping) and isinstance(call.get("name"), str):
+            info.tool_calls.append(call["name"])
+
+
+def read_llm_result(response: Any) -> LLMResultInfo:
+    """Model name, token usage, logprob confidence, text and tool calls of an LLM result."""
+    info = LLMResultInfo()
+    for generations in getattr(response, "generations", None) or ():
+        for generation in generations or ():
+            _read_generation(info, generation)
+    llm_output = getattr(response, "llm_output", None)
+    if isinstance(llm_output, Mapping):
+        info.model = info.model or llm_output.get("model_name") or llm_output.get("model")
+        if not info.usage:
+            _add_usage(info.usage, llm_output.get("token_usage") or llm_output.get("usage"))
+    if not isinstance(info.model, str):
+        info.model = None
+    return info
+
+
+def model_from_start(metadata: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> str | None:
+    """The model name a chat model or LLM run announces when it starts."""
+    params = kwargs.get("invocation_params")
+    for source, key in (
+        (metadata, "ls_model_name"),
+        (params, "model"),
+        (params, "model_name"),
+    ):
+        value = source.get(key) if isinstance(source, Mapping) else None
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def pattern_ids(documents: Iterable[Any]) -> list[str]:
+    """The ``pattern_id`` of each retrieved document that has one, in order, once each."""
+    found: dict[str, None] = {}
+    for document in documents:
+        metadata = getattr(document, "metadata", None)
+        value = metadata.get(PATTERN_KEY) if isinstance(metadata, Mapping) else None
+        if isinstance(value, str) and value:
+            found[value] = None
+    return list(found)
+
+
+def run_name(serialized: Any, kwargs: Mapping[str, Any], default: str) -> str:
+    """The run's name: the ``name`` LangChain passes, else the serialized name or id."""
+    name = kwargs.get("name")
+    if isinstance(name, str) and name:
+        return name
+    if isinstance(serialized, Mapping):
+        name = serialized.get("name")
+        if isinstance(name, str) and name:
+            return name
+        ids = serialized.get("id")
+        if isinstance(ids, list) and ids and isinstance(ids[-1], str):
+            return ids[-1]
+    return default
+
+
+# -- the handlers' settings and bookkeeping ------------------------------------------------
+
+
+def _accept_all(name: str) -> bool:
+    return True
+
+
+def _name_predicate(name_filter: NameFilter) -> Callable[[str], bool]:
+    if name_filter is None:
+        return _accept_all
+    if callable(name_filter):
+        return name_filter
+    return frozenset(name_filter).__contains__
+
+
+class HandlerBase(BaseCallbackHandler):
+    """Settings, run table and counters of the agentmem handlers (no hooks here)."""
+
+    run_inline = True  # hooks never block: no executor hop inside async runs
+
+    def __init__(
+        self,
+        memory: MemoryManager,
+        *,
+        agent_id: str | None = None,
+        record_chains: RecordChains = "root",
+        record_tools: bool = True,
+        record_llm: bool = False,
+        name_filter: NameFilter = None,
+        redact: Redactor | None = None,
+        max_runs: int = 10_000,
+    ) -> None:
+        self._runs = RunTable(max_runs=max_runs)
+        self.enabled = True
+        self.errors = 0
+        self.dropped = 0
+        self._configure(
+            memory, agent_id, record_chains, record_tools, record_llm, name_filter, redact
+        )
+        _install_parent_resolver()
+
+    def _configure(
+        self,
+        memory: MemoryManager,
+        agent_id: str | None = None,
+        record_chains: RecordChains = "root",
+        record_tools: bool = True,
+        record_llm: bool = False,
+        name_filter: NameFilter = None,
+        redact: Redactor | None = None,
+    ) -> None:
+        self.memory = memory
+        self.agent_id = validate_agent_id(agent_id or memory.agent_id)
+        self.record_chains: RecordChains = record_chains
+        self.record_tools = record_tools
+        self.record_llm = record_llm
+        self.redact = redact
+        self._accept = _name_predicate(name_filter)
+        self._recorder = recorder_for(memory.store)
+
+    # LangChain skips a handler's hook for an event whose ``ignore_*`` is True.
+    ignore_chain = property(lambda self: not self.enabled)
+    ignore_llm = property(lambda self: not self.enabled)
+    ignore_chat_model = property(lambda self: not self.enabled)
+    ignore_agent = property(lambda self: not self.enabled)
+    ignore_retriever = property(lambda self: not self.enabled)
+    ignore_retry = property(lambda self: True)
+    ignore_custom_event = property(lambda self: True)
+
+    @property
+    def live_runs(self) -> int:
+        """How many runs have started and not yet ended (at most ``max_runs``)."""
+        return len(self._runs)
+
+    @property
+    def evicted_runs(self) -> int:
+        """Runs dropped from the full table without an end (runs that never ended)."""
+        return self._runs.evicted
+
+    def _failed(self, hook: str, exc: BaseException) -> None:
+        self.errors += 1
+        report_problem(f"callbacks.{hook}", f"LangChain handler hook {hook} failed", exc)
+
+
+# -- decorated functions called inside a run ------------------------------------------------
+
+_resolver_lock = threading.Lock()
+_resolver_installed = False
+
+
+def parent_from_langchain() -> Link | None:
+    """The recorded run a decorated function is called in, from LangChain's child config."""
+    config = var_child_runnable_config.get()
+    manager = config.get("callbacks") if config else None
+    if not isinstance(manager, BaseCallbackManager) or manager.parent_run_id is None:
+        return None
+    for handler in manager.handlers:
+        run = handler._runs.get(manager.parent_run_id) if isinstance(handler, HandlerBase) else None
+        if run is not None and run.link[0] is not None:
+            outer = current_decision()
+            # A decorated decision entered inside this run is nearer: let it win.
+            return run.link if outer is None or outer.decision_id == run.within else None
+    return None
+
+
+def _install_parent_resolver() -> None:
+    global _resolver_installed
+    with _resolver_lock:
+        if not _resolver_installed:
+            register_parent_resolver(parent_from_langchain)
+            _resolver_installed = True

@@ -1,0 +1,491 @@
+"""LangChain callback handlers that record tool calls and chain steps as decisions.
+
+>>> from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
+>>> handler = AgentMemoryCallbackHandler(memory)                 # doctest: +SKIP
+>>> chain.invoke(question, config={"callbacks": [handler]})      # doctest: +SKIP
+
+What becomes a decision:
+
+* every tool run (``tool_call``), unless ``record_tools=False``;
+* the root chain of each invocation (``chain_step``); every chain run with
+  ``record_chains=True``, none with ``False``;
+* LLM and chat-model runs (``llm_call``) with ``record_llm=True``;
+* any run whose metadata sets ``agentmem_decision_type`` (that type; children inheriting the
+  key do not count), whatever the switches say.
+
+``name_filter`` (names, or a predicate on the run name) narrows the switches. Parent links
+come from ``parent_run_id`` (the nearest recorded ancestor; an unknown parent makes a root),
+so a trace is one invocation; a decorated function called inside a run becomes that run's
+child, and a chain invoked inside a decorated function becomes the function's child.
+
+A model's tool calls and ``on_agent_action`` logs become the ``rationale`` of the matching
+tool decision, with the model's name and its logprob ``confidence``; ``on_llm_end`` adds
+the token usage to the nearest recorded decision. Confidence is, first found: run metadata
+``agentmem_confidence``, a ``confidence`` in the run's output, the model's logprobs.
+Retrieved documents whose metadata has ``pattern_id`` become ``patterns_applied`` of the
+decisions under the run that retrieved them.
+
+Hooks never raise and never do I/O: they keep a few references in a bounded run table and
+hand a :class:`~agentmem_langchain.capture.CapturedDecision` to the background recorder at
+the run's end. :func:`instrument` installs one handler on every LangChain run.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from langchain_core.callbacks import AsyncCallbackHandler
+from langchain_core.tracers.context import register_configure_hook
+
+from ._callback_runs import (
+    CONFIDENCE_KEY,
+    TYPE_KEY,
+    HandlerBase,
+    Hint,
+    Link,
+    Run,
+    as_confidence,
+    model_from_start,
+    output_confidence,
+    pattern_ids,
+    read_llm_result,
+    run_name,
+)
+from .capture import CapturedDecision, current_decision
+from .enums import DecisionType
+from .memory import MemoryManager
+
+if TYPE_CHECKING:
+    from langchain_core.agents import AgentAction
+    from langchain_core.documents import Document
+    from langchain_core.messages import BaseMessage
+    from langchain_core.outputs import LLMResult
+
+_CHAIN, _TOOL, _LLM, _RETRIEVER = "chain", "tool", "llm", "retriever"
+_LANGCHAIN_TAGS = ("seq:step:", "map:key:", "graph:step:", "langsmith:")
+_PRIVATE_METADATA = ("ls_", "lc_", "langgraph_", "checkpoint_", "agentmem_")
+
+
+def _user_tags(tags: Sequence[str] | None) -> list[str]:
+    return [t for t in tags or () if isinstance(t, str) and not t.startswith(_LANGCHAIN_TAGS)]
+
+
+def _context_extra(kind: str, name: str, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    extra = {k: v for k, v in (metadata or {}).items() if not k.startswith(_PRIVATE_METADATA)}
+    extra.update(run_type=kind, run_name=name)
+    return extra
+
+
+def _explicit(value: Any, parent: Run | None, inherited: Any) -> bool:
+    # LangChain passes metadata down to child runs: a key equal to the parent's is inherited.
+    return value is not None and (parent is None or inherited != value)
+
+
+class _RunRecorder(HandlerBase):
+    """The recording both handlers share; every method is total (errors are counted)."""
+
+    def _link(self, parent: Run | None, outer: CapturedDecision | None) -> Link:
+        # A decorated function entered after the parent run started sits between them.
+        if outer is not None and (parent is None or parent.within != outer.decision_id):
+            return (outer.decision_id, outer.trace_id or outer.decision_id)
+        return parent.link if parent is not None else (None, None)
+
+    def _decision_type(self, kind: str, name: str, parent: Run | None, tag: Any) -> str | None:
+        tag = getattr(tag, "value", tag)
+        if isinstance(tag, str) and tag and _explicit(tag, parent, parent and parent.type_tag):
+            return tag
+        if not self._accept(name):
+            return None
+        if kind == _TOOL and self.record_tools:
+            return DecisionType.TOOL_CALL.value
+        if kind == _CHAIN and (self.record_chains is True or (self.record_chains and not parent)):
+            return DecisionType.CHAIN_STEP.value
+        if kind == _LLM and self.record_llm:
+            return DecisionType.LLM_CALL.value
+        return None
+
+    def _start(
+        self,
+        kind: str,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        name: str,
+        inputs: Any,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+    ) -> Run:
+        parent = self._runs.get(parent_run_id)
+        outer = current_decision()
+        type_tag = metadata.get(TYPE_KEY) if metadata else None
+        confidence_tag = metadata.get(CONFIDENCE_KEY) if metadata else None
+        decision_type = self._decision_type(kind, name, parent, type_tag)
+        within = outer.decision_id if outer is not None else None
+        if (
+            decision_type is None
+            and parent is not None
+            and kind == _CHAIN
+            and confidence_tag == parent.confidence_tag
+            and within == parent.within
+        ):
+            # An unrecorded step changes nothing for its children: they see its parent.
+            self._runs.add(run_id, parent)
+            return parent
+        run = Run(run_id, parent, self._link(parent, outer), within)
+        run.type_tag, run.confidence_tag = type_tag, confidence_tag
+        if decision_type is not None:
+            self._record(run, kind, name, decision_type, inputs, tags, metadata)
+        self._runs.add(run_id, run)
+        return run
+
+    def _record(
+        self,
+        run: Run,
+        kind: str,
+        name: str,
+        decision_type: str,
+        inputs: Any,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+    ) -> None:
+        run.decision = decision = CapturedDecision(
+            agent_id=self.agent_id,
+            decision_type=decision_type,
+            parent_decision_id=run.link[0],
+            trace_id=run.link[1],
+            inputs=inputs,
+            context_extra=_context_extra(kind, name, metadata),
+            tags=_user_tags(tags),
+            metadata={"langchain_run_id": str(run.run_id)},
+            redact=self.redact,
+            ttl=self.memory.decision_ttl,
+        )
+        decision.trace_id = decision.trace_id or decision.decision_id
+        run.link = (decision.decision_id, decision.trace_id)
+        parent = run.parent
+        if _explicit(run.confidence_tag, parent, parent and parent.confidence_tag):
+            run.pinned_confidence = as_confidence(run.confidence_tag)
+
+    def _begin(
+        self,
+        kind: str,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        serialized: Any,
+        inputs: Any,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+    ) -> None:
+        if not self.enabled:
+            return
+        try:
+            name = run_name(serialized, kwargs, kind)
+            run = self._start(kind, run_id, parent_run_id, name, inputs, tags, metadata)
+            if kind == _TOOL and run.decision is not None:
+                self._apply_hint(run, run.decision, name, kwargs.get("tool_call_id"))
+            elif kind == _LLM:
+                run.model = model_from_start(metadata, kwargs)
+        except Exception as exc:
+            self._failed(f"on_{kind}_start", exc)
+
+    def _apply_hint(
+        self, run: Run, decision: CapturedDecision, tool: str, tool_call_id: Any
+    ) -> None:
+        decision.reasoning["selected"] = [tool]
+        if isinstance(tool_call_id, str):
+            decision.metadata["tool_call_id"] = tool_call_id
+        hint = self._runs.take_hint(run, tool)
+        if hint is None:
+            return
+        if hint.rationale:
+            decision.reasoning["rationale"] = hint.rationale
+        if hint.model:
+            decision.metadata["model"] = hint.model
+        if hint.confidence is not None:
+            decision.reasoning["confidence"] = hint.confidence
+
+    def _finish(
+        self, hook: str, run_id: UUID, result: Any, error: BaseException | None, inputs: Any = None
+    ) -> None:
+        if not self.enabled:
+            return
+        try:
+            run = self._runs.pop(run_id)
+            decision = run.decision if run is not None and run.run_id == run_id else None
+            if run is None or decision is None:  # not recorded (or an alias of its parent)
+                return
+            if inputs is not None:  # streamed runs only know their input at the end
+                decision.inputs = inputs
+            decision.finish(result, error)
+            self._settle_reasoning(run, decision.reasoning, result)
+            if not self._recorder.submit(decision):
+                self.dropped += 1
+        except Exception as exc:
+            self._failed(hook, exc)
+
+    def _settle_reasoning(self, run: Run, reasoning: dict[str, Any], result: Any) -> None:
+        confidence = run.pinned_confidence
+        if confidence is None and result is not None:
+            confidence = output_confidence(result)
+        if confidence is not None:
+            reasoning["confidence"] = confidence
+        if self._runs.patterns_seen:
+            patterns = self._runs.patterns_for(run)
+            if patterns:
+                reasoning["patterns_applied"] = patterns
+
+    def _llm_end(self, run_id: UUID, response: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            run = self._runs.get(run_id)
+            info = read_llm_result(response)
+            model = info.model or (run.model if run is not None else None)
+            result = {"text": info.text, "tool_calls": info.tool_calls, "model": model}
+            if run is not None:
+                for tool in info.tool_calls:
+                    hint = Hint(tool, rationale=info.text, confidence=info.confidence, model=model)
+                    self._runs.add_hint(run, hint)
+                self._runs.add_usage(run.parent, info.usage)
+                if run.decision is not None:
+                    run.decision.metadata.update(model=model, usage=info.usage)
+                    if info.confidence is not None and run.pinned_confidence is None:
+                        run.pinned_confidence = info.confidence
+        except Exception as exc:
+            self._failed("on_llm_end", exc)
+            result = None
+        self._finish("on_llm_end", run_id, result, None)
+
+    def _agent_action(self, run_id: UUID, action: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            run = self._runs.get(run_id)
+            tool, log = getattr(action, "tool", None), getattr(action, "log", None)
+            if run is not None and isinstance(log, str) and log.strip():
+                self._runs.add_rationale(run, tool if isinstance(tool, str) else None, log.strip())
+        except Exception as exc:
+            self._failed("on_agent_action", exc)
+
+    def _retriever_end(self, run_id: UUID, documents: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            run = self._runs.get(run_id)
+            ids = pattern_ids(documents or ())
+            if run is not None and ids:
+                self._runs.add_patterns(run.parent or run, ids)
+        except Exception as exc:
+            self._failed("on_retriever_end", exc)
+        self._finish("on_retriever_end", run_id, documents, None)
+
+
+class AgentMemoryCallbackHandler(_RunRecorder):
+    """Records tool runs and selected chain steps of LangChain runs as decisions.
+
+    >>> handler = AgentMemoryCallbackHandler(memory, record_chains=True)  # doctest: +SKIP
+    >>> chain.invoke(x, config={"callbacks": [handler]})                  # doctest: +SKIP
+
+    Works in sync and async runs alike (hooks run inline; they never block). ``raise_error``
+    stays False: a capture problem is counted in ``errors`` and logged at most once a
+    minute, never raised into the chain.
+    """
+
+    def on_chain_start(
+        self,
+        serialized: dict[str, Any],
+        inputs: dict[str, Any],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._begin(_CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, kwargs)
+
+    def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish("on_chain_end", run_id, outputs, None, kwargs.get("inputs"))
+
+    def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish("on_chain_error", run_id, None, error, kwargs.get("inputs"))
+
+    def on_tool_start(
+        self,
+        serialized: dict[str, Any],
+        input_str: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        inputs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        given = input_str if inputs is None else inputs
+        self._begin(_TOOL, run_id, parent_run_id, serialized, given, tags, metadata, kwargs)
+
+    def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish("on_tool_end", run_id, output, None)
+
+    def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish("on_tool_error", run_id, None, error)
+
+    def on_chat_model_start(
+        self,
+        serialized: dict[str, Any],
+        messages: list[list[BaseMessage]],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._begin(_LLM, run_id, parent_run_id, serialized, messages, tags, metadata, kwargs)
+
+    def on_llm_start(
+        self,
+        serialized: dict[str, Any],
+        prompts: list[str],
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._begin(_LLM, run_id, parent_run_id, serialized, prompts, tags, metadata, kwargs)
+
+    def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
+        self._llm_end(run_id, response)
+
+    def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish("on_llm_error", run_id, None, error)
+
+    def on_retriever_start(
+        self,
+        serialized: dict[str, Any],
+        query: str,
+        *,
+        run_id: UUID,
+        parent_run_id: UUID | None = None,
+        tags: list[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self._begin(_RETRIEVER, run_id, parent_run_id, serialized, query, tags, metadata, kwargs)
+
+    def on_retriever_end(
+        self, documents: Sequence[Document], *, run_id: UUID, **kwargs: Any
+    ) -> None:
+        self._retriever_end(run_id, documents)
+
+    def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
+        self._finish("on_retriever_error", run_id, None, error)
+
+    def on_agent_action(self, action: AgentAction, *, run_id: UUID, **kwargs: Any) -> None:
+        self._agent_action(run_id, action)
+
+
+def _awaitable(hook: Callable[..., None]) -> Callable[..., Coroutine[Any, Any, None]]:
+    @functools.wraps(hook)
+    async def run_hook(self: Any, *args: Any, **kwargs: Any) -> None:
+        hook(self, *args, **kwargs)
+
+    return run_hook
+
+
+class AsyncAgentMemoryCallbackHandler(_RunRecorder, AsyncCallbackHandler):
+    """The same recording as :class:`AgentMemoryCallbackHandler`, as an ``AsyncCallbackHandler``.
+
+    For code that requires async handlers; the hooks do the same non-blocking work. In sync
+    runs LangChain drives async handlers through an event loop per event, so prefer the sync
+    handler there.
+    """
+
+    on_chain_start = _awaitable(AgentMemoryCallbackHandler.on_chain_start)
+    on_chain_end = _awaitable(AgentMemoryCallbackHandler.on_chain_end)
+    on_chain_error = _awaitable(AgentMemoryCallbackHandler.on_chain_error)
+    on_tool_start = _awaitable(AgentMemoryCallbackHandler.on_tool_start)
+    on_tool_end = _awaitable(AgentMemoryCallbackHandler.on_tool_end)
+    on_tool_error = _awaitable(AgentMemoryCallbackHandler.on_tool_error)
+    on_chat_model_start = _awaitable(AgentMemoryCallbackHandler.on_chat_model_start)
+    on_llm_start = _awaitable(AgentMemoryCallbackHandler.on_llm_start)
+    on_llm_end = _awaitable(AgentMemoryCallbackHandler.on_llm_end)
+    on_llm_error = _awaitable(AgentMemoryCallbackHandler.on_llm_error)
+    on_retriever_start = _awaitable(AgentMemoryCallbackHandler.on_retriever_start)
+    on_retriever_end = _awaitable(AgentMemoryCallbackHandler.on_retriever_end)
+    on_retriever_error = _awaitable(AgentMemoryCallbackHandler.on_retriever_error)
+    on_agent_action = _awaitable(AgentMemoryCallbackHandler.on_agent_action)
+
+
+# -- instrument(): one handler on every run -----------------------------------------------------
+
+_instrument_lock = threading.Lock()
+_instrumented: AgentMemoryCallbackHandler | None = None
+TRACING_ENV = "AGENTMEM_TRACING"
+
+
+def instrument(
+    memory: MemoryManager | None = None, **handler_kwargs: Any
+) -> AgentMemoryCallbackHandler:
+    """Record every LangChain run of this process, in every thread and task.
+
+    >>> handler = instrument(MemoryManager("research-agent"))   # doctest: +SKIP
+
+    Installs one :class:`AgentMemoryCallbackHandler` through langchain-core's
+    ``register_configure_hook`` (a run that already has an agentmem handler keeps its own).
+    Without ``memory`` it uses ``MemoryManager(AGENTMEM_AGENT_ID or "langchain-agent")``.
+    Calling it again returns the same handler, re-enabled, with any new settings applied;
+    :func:`uninstrument` switches it off.
+    """
+    global _instrumented
+    with _instrument_lock:
+        handler = _instrumented
+        if handler is None:
+            handler = AgentMemoryCallbackHandler(memory or _default_memory(), **handler_kwargs)
+            # A ContextVar whose *default* is the handler: every thread and task sees it
+            # (new threads start with an empty context, so a set() would not reach them).
+            var: ContextVar[HandlerBase | None] = ContextVar(
+                "agentmem_langchain_handler", default=handler
+            )
+            register_configure_hook(var, inheritable=True, handle_class=HandlerBase)
+            _instrumented = handler
+        elif memory is not None or handler_kwargs:
+            handler._configure(memory or handler.memory, **handler_kwargs)
+        handler.enabled = True
+        return handler
+
+
+def uninstrument() -> None:
+    """Stop the handler :func:`instrument` installed (runs already started end unrecorded)."""
+    with _instrument_lock:
+        if _instrumented is not None:
+            _instrumented.enabled = False
+
+
+def instrument_from_env() -> AgentMemoryCallbackHandler | None:
+    """:func:`instrument` when ``AGENTMEM_TRACING`` is true (``1``, ``true``, ``yes``)."""
+    if os.environ.get(TRACING_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
+        return instrument()
+    return None
+
+
+def _default_memory() -> MemoryManager:
+    return MemoryManager(os.environ.get("AGENTMEM_AGENT_ID") or "langchain-agent")
+
+
+__all__ = [
+    "AgentMemoryCallbackHandler",
+    "AsyncAgentMemoryCallbackHandler",
+    "instrument",
+    "instrument_from_env",
+    "uninstrument",
+]

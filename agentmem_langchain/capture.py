@@ -1,0 +1,453 @@
+"""Capture plumbing shared by the ``@decision`` decorators and the LangChain callback handlers.
+
+The hot path builds a :class:`CapturedDecision` (raw values, no validation, no I/O) and hands
+it to a :class:`~agentmem_langchain.recorder.Recorder`; the recorder's thread later calls
+:meth:`CapturedDecision.to_record`, which redacts, masks secret-looking keys, converts
+leniently to JSON and truncates large values. Nothing here raises into user code.
+
+>>> captured = CapturedDecision(agent_id="agent-1", decision_type="tool_call", inputs={"q": 1})
+>>> with use_decision(captured):
+...     current_decision().confidence = 0.8
+>>> captured.to_record().reasoning.confidence
+0.8
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, TypeVar
+
+from .capture_values import LenientJSON, clean_reasoning, reasoning_from_result, truncate_text
+from .config import DEFAULT_DECISION_TTL
+from .models import DecisionContext, DecisionOutcome, DecisionReasoning, DecisionRecord
+from .stores._common import epoch_seconds
+
+T = TypeVar("T")
+#: ``redact(data) -> data | None``: ``data`` is ``{"inputs", "result", "context"}`` as JSON
+#: copies; return the changed dict (or change it in place and return None).
+Redactor = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+#: Called by registered resolvers when no decorated decision is active:
+#: ``() -> (parent_decision_id, trace_id) | None``.
+ParentResolver = Callable[[], "tuple[str | None, str | None] | None"]
+Warn = Callable[[str], None]
+
+DEFAULT_SECRET_KEYS = r"api[_-]?key|password|passwd|secret|token|authorization|credential"
+REASONING_KEYS = (
+    "scores",
+    "selected",
+    "alternatives",
+    "patterns_applied",
+    "confidence",
+    "rationale",
+)
+
+logger = logging.getLogger("agentmem_langchain.capture")
+
+# -- ids ----------------------------------------------------------------------------------
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_stamp: tuple[int, str] = (-1, "")
+
+
+def fast_id() -> str:
+    """A ULID (time-sortable, 26 characters) in under a microsecond.
+
+    Same layout as :func:`agentmem_langchain.models.new_id` (48-bit milliseconds, 80 random
+    bits); the millisecond prefix is cached, the random part comes from ``random``.
+    """
+    global _stamp
+    ms = time.time_ns() // 1_000_000
+    stamp = _stamp
+    if stamp[0] != ms:
+        stamp = (ms, "".join(_CROCKFORD[(ms >> s) & 31] for s in range(45, -5, -5)))
+        _stamp = stamp
+    r = random.getrandbits(80)
+    p = _PAIRS
+    return (
+        stamp[1]
+        + p[r >> 70]
+        + p[(r >> 60) & 1023]
+        + p[(r >> 50) & 1023]
+        + p[(r >> 40) & 1023]
+        + p[(r >> 30) & 1023]
+        + p[(r >> 20) & 1023]
+        + p[(r >> 10) & 1023]
+        + p[r & 1023]
+    )
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# -- problems: logged (rate-limited) and counted, never raised ---------------------------
+
+
+class _ProblemLog:
+    """At most one log line per kind of problem per ``interval`` seconds; every one counted."""
+
+    def __init__(self, interval: float = 60.0) -> None:
+        self.interval = interval
+        self.count = 0
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def report(self, kind: str, message: str, exc: BaseException | None = None) -> None:
+        with self._lock:
+            self.count += 1
+            now = time.monotonic()
+            if now - self._last.get(kind, -self.interval) < self.interval:
+                self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+                return
+            self._last[kind] = now
+            hidden = self._suppressed.pop(kind, 0)
+        suffix = f" ({hidden} similar problems not logged)" if hidden else ""
+        logger.warning("agentmem capture: %s%s", message, suffix, exc_info=exc)
+
+
+problems = _ProblemLog()
+
+
+def report_problem(kind: str, message: str, exc: BaseException | None = None) -> None:
+    """Log (rate-limited per ``kind``) and count a capture problem; never raises."""
+    with contextlib.suppress(Exception):  # logging itself failed: nothing more to do
+        problems.report(kind, message, exc)
+
+
+def capture_error_count() -> int:
+    """How many capture problems this process has had (all recorders and hooks)."""
+    return problems.count
+
+
+# -- settings and the captured decision ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """How captured values become a record (used on the recorder's thread only).
+
+    ``max_value_chars``: each argument, the result and each context value is cut to this
+    many characters of JSON, ending with ``"…[truncated N chars]"``. ``secret_keys``: a
+    regular expression (case-insensitive, searched in each mapping key) whose values are
+    replaced by ``"***"``. ``redact``: a hook applied to every record after the decision's own.
+    """
+
+    max_value_chars: int = 4_000
+    max_traceback_chars: int = 4_000
+    secret_keys: str = DEFAULT_SECRET_KEYS
+    redact: Redactor | None = None
+
+
+_DEFAULT_SETTINGS = CaptureSettings()
+
+
+class _ReasoningField:
+    """An attribute of a captured decision that lives in its ``reasoning`` dict."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: CapturedDecision | None, owner: type | None = None) -> Any:
+        return self if obj is None else obj.reasoning.get(self.name)
+
+    def __set__(self, obj: CapturedDecision, value: Any) -> None:
+        obj.reasoning[self.name] = value
+
+
+@dataclass(slots=True)
+class CapturedDecision:
+    """One decision as captured: raw values, converted later by :meth:`to_record`.
+
+    Inside a decorated function, ``current_decision()`` returns it; set ``confidence``,
+    ``scores``, ``selected``, ``alternatives``, ``patterns_applied`` or ``rationale`` on it
+    (they go into ``reasoning``), or add to ``tags``/``metadata``. Invalid values never raise
+    here; they are dropped, with a counted warning, when the record is built.
+
+    ``result`` is stored (in ``metadata["result"]``) only when ``has_result`` is true, but
+    reasoning fields are read from it either way; ``error`` (or the ``error_type`` /
+    ``error_message`` / ``traceback`` strings) describes a failure; ``ttl`` is how long the
+    record is kept (None: forever).
+    """
+
+    agent_id: str
+    decision_type: str
+    decision_id: str = field(default_factory=fast_id)
+    started_at: datetime = field(default_factory=_utcnow)
+    parent_decision_id: str | None = None
+    trace_id: str | None = None
+    inputs: Any = None
+    context_extra: dict[str, Any] = field(default_factory=dict)
+    reasoning: dict[str, Any] = field(default_factory=dict)
+    result: Any = None
+    has_result: bool = False
+    success: bool | None = None
+    latency_ms: float | None = None
+    error: BaseException | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    traceback: str | None = None
+    tags: list[str] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    redact: Redactor | None = None
+    ttl: timedelta | None = DEFAULT_DECISION_TTL
+    started_perf: float = field(default_factory=time.perf_counter, repr=False)
+
+    confidence = _ReasoningField()
+    scores = _ReasoningField()
+    selected = _ReasoningField()
+    alternatives = _ReasoningField()
+    patterns_applied = _ReasoningField()
+    rationale = _ReasoningField()
+
+    def finish(self, result: Any = None, error: BaseException | None = None) -> None:
+        """Mark the decision done now: latency, success, and the result or the error."""
+        self.latency_ms = (time.perf_counter() - self.started_perf) * 1000.0
+        if error is not None:
+            self.success, self.error = False, error
+        else:
+            self.success = True
+            self.result, self.has_result = result, True
+
+    def to_record(
+        self, settings: CaptureSettings | None = None, warn: Warn | None = None
+    ) -> DecisionRecord:
+        """The validated record (redacted, secrets masked, JSON, truncated).
+
+        Raises ``ValidationError`` only when the record cannot exist at all (an invalid
+        ``agent_id`` or empty ``decision_type``); the recorder counts and drops those.
+        """
+        settings = settings or _DEFAULT_SETTINGS
+        say = warn or (lambda message: report_problem("record", message))
+        data = _captured_data(self, settings, say)
+        reasoning_raw = dict(self.reasoning)
+        for key, value in reasoning_from_result(self.result).items():
+            if reasoning_raw.get(key) is None:
+                reasoning_raw[key] = value
+        reasoning = DecisionReasoning.model_validate(clean_reasoning(reasoning_raw, say))
+        metadata = dict(LenientJSON(settings).convert_mapping(self.metadata))
+        if self.has_result:
+            metadata["result"] = data["result"]
+        return DecisionRecord(
+            decision_id=self.decision_id,
+            agent_id=self.agent_id,
+            decision_type=self.decision_type,
+            timestamp=self.started_at,
+            parent_decision_id=self.parent_decision_id,
+            trace_id=self.trace_id or self.parent_decision_id,
+            context=_context(data["inputs"], data["context"]),
+            reasoning=reasoning,
+            outcome=self._outcome(settings, say),
+            ttl=epoch_seconds(self.started_at + self.ttl) if self.ttl is not None else None,
+            tags=[str(t) for t in self.tags],
+            metadata=metadata,
+        )
+
+    def _outcome(self, settings: CaptureSettings, warn: Warn) -> DecisionOutcome | None:
+        if self.success is None:
+            return None
+        error_type, message, trace = self.error_type, self.error_message, self.traceback
+        if self.error is not None:
+            error_type = error_type or type(self.error).__qualname__
+            message = message if message is not None else _safe_str(self.error)
+            trace = trace or _format_traceback(self.error)
+        latency = self.latency_ms
+        if latency is not None and not (0.0 <= latency < float("inf")):
+            latency = None
+        details = {"traceback": _tail(trace, settings.max_traceback_chars)} if trace else {}
+        try:
+            return DecisionOutcome(
+                success=bool(self.success),
+                latency_ms=latency,
+                error=truncate_text(message, settings.max_value_chars) if message else None,
+                error_type=error_type,
+                details=details,
+            )
+        except Exception as exc:
+            warn(f"decision {self.decision_id}: outcome dropped ({exc})")
+            return None
+
+
+def _captured_data(captured: CapturedDecision, settings: CaptureSettings, warn: Warn) -> Any:
+    convert = LenientJSON(settings)
+    data: dict[str, Any] = {
+        "inputs": convert.value(captured.inputs),
+        "result": convert.value(captured.result) if captured.has_result else None,
+        "context": convert.convert_mapping(captured.context_extra),
+    }
+    for hook in (captured.redact, settings.redact):
+        if hook is None:
+            continue
+        try:
+            changed = hook(data)
+            data = changed if isinstance(changed, dict) else data
+        except Exception as exc:
+            # Never store what the user's redaction could not vet.
+            warn(f"decision {captured.decision_id}: redact hook failed ({exc!r}); values withheld")
+            data = {"inputs": "[withheld: redaction failed]", "result": None, "context": {}}
+    return {key: convert.truncate(data.get(key)) for key in ("inputs", "result", "context")}
+
+
+def _context(inputs: Any, extra: Any) -> DecisionContext:
+    fields: dict[str, Any] = dict(extra) if isinstance(extra, dict) else {}
+    args = (
+        dict(inputs) if isinstance(inputs, dict) else ({} if inputs is None else {"value": inputs})
+    )
+    # The seed's context has market data and a cycle number: lift arguments of those names.
+    for name, kind in (("market", dict), ("cycle", int)):
+        if name not in fields and isinstance(args.get(name), kind):
+            fields[name] = args.pop(name)
+    if "market" in fields and not isinstance(fields["market"], dict):
+        fields["market_value"] = fields.pop("market")
+    cycle = fields.get("cycle")
+    if "cycle" in fields and (not isinstance(cycle, int) or isinstance(cycle, bool)):
+        fields["cycle_value"] = fields.pop("cycle")
+    fields["inputs"] = args
+    return DecisionContext.model_validate(fields)
+
+
+def _safe_str(value: object) -> str:
+    try:
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__}: str() failed>"
+
+
+def _format_traceback(exc: BaseException) -> str:
+    import traceback
+
+    try:
+        return "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:
+        return ""
+
+
+def _tail(text: str, limit: int) -> str:
+    # The innermost frames (the end of a traceback) say most about the failure.
+    if len(text) <= limit:
+        return text
+    return f"…[truncated {len(text) - limit} chars]" + text[-limit:]
+
+
+# -- the current decision (contextvars) ---------------------------------------------------
+
+_current: contextvars.ContextVar[CapturedDecision | None] = contextvars.ContextVar(
+    "agentmem_current_decision", default=None
+)
+_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "agentmem_capture_suppressed", default=False
+)
+_resolvers: list[ParentResolver] = []
+
+
+def current_decision() -> CapturedDecision | None:
+    """The innermost decision being captured in this context (thread or task), or None."""
+    return _current.get()
+
+
+def current_parent() -> tuple[str | None, str | None]:
+    """``(parent_decision_id, trace_id)`` for a decision starting here; ``(None, None)`` at a root.
+
+    The innermost decorated decision wins; otherwise each registered resolver is asked (a
+    resolver that raises is logged and skipped).
+    """
+    parent = _current.get()
+    if parent is not None:
+        return parent.decision_id, parent.trace_id or parent.decision_id
+    for resolver in _resolvers:
+        try:
+            found = resolver()
+        except Exception as exc:
+            report_problem("resolver", "a parent resolver raised", exc)
+            continue
+        if found is not None and found[0] is not None:
+            return found[0], found[1] or found[0]
+    return None, None
+
+
+def current_parent_id() -> str | None:
+    """The id a decision starting here should name as its parent, or None."""
+    return current_parent()[0]
+
+
+def register_parent_resolver(resolver: ParentResolver) -> ParentResolver:
+    """Ask ``resolver`` for a parent when no decorated decision is active (idempotent)."""
+    if resolver not in _resolvers:
+        _resolvers.append(resolver)
+    return resolver
+
+
+def unregister_parent_resolver(resolver: ParentResolver) -> None:
+    """Stop asking ``resolver``; unknown resolvers are ignored."""
+    if resolver in _resolvers:
+        _resolvers.remove(resolver)
+
+
+@contextmanager
+def use_decision(captured: CapturedDecision | None) -> Iterator[CapturedDecision | None]:
+    """Make ``captured`` the current decision inside the block (children link to it)."""
+    token = _current.set(captured)
+    try:
+        yield captured
+    finally:
+        _current.reset(token)
+
+
+@contextmanager
+def suppress_capture() -> Iterator[None]:
+    """Inside the block, decorated functions run without recording anything."""
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
+def capture_suppressed() -> bool:
+    """True inside :func:`suppress_capture` (and on the recorder's own threads)."""
+    return _suppressed.get()
+
+
+class ContextThreadPoolExecutor(ThreadPoolExecutor):
+    """A ``ThreadPoolExecutor`` whose tasks run in a copy of the submitter's context.
+
+    Decorated functions submitted here become children of the decision that submitted them
+    (a plain executor starts each task in an empty context).
+    """
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        context = contextvars.copy_context()
+        return super().submit(context.run, fn, *args, **kwargs)
+
+
+__all__ = [
+    "DEFAULT_SECRET_KEYS",
+    "REASONING_KEYS",
+    "CaptureSettings",
+    "CapturedDecision",
+    "ContextThreadPoolExecutor",
+    "ParentResolver",
+    "Redactor",
+    "capture_error_count",
+    "capture_suppressed",
+    "current_decision",
+    "current_parent",
+    "current_parent_id",
+    "fast_id",
+    "register_parent_resolver",
+    "report_problem",
+    "suppress_capture",
+    "unregister_parent_resolver",
+    "use_decision",
+]

@@ -1,0 +1,187 @@
+"""The recorder's local journal: what could not reach the store waits here, one JSON per line.
+
+Appends are fsynced; a replay applies entries in order and keeps whatever was not applied.
+Several processes may share one journal file: every append and replay holds an exclusive
+``flock`` on ``<journal>.lock`` (on platforms without ``fcntl`` only threads are excluded).
+
+>>> import tempfile, pathlib
+>>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.jsonl")
+>>> journal.append([{"kind": "decision", "n": 1}, {"kind": "decision", "n": 2}])
+>>> journal.replay(lambda entries: len(entries))
+2
+>>> journal.has_data
+False
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from .models import DecisionOutcome, DecisionRecord
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+Entry = dict[str, Any]
+
+
+class Journal:
+    """An append-only JSON-lines file with in-order, partial-progress replay."""
+
+    def __init__(self, path: Path, on_bad_line: Callable[[str], None] | None = None) -> None:
+        self.path = path
+        self._on_bad_line = on_bad_line
+        self._lock = threading.Lock()
+        self.has_data = _non_empty(path)
+
+    def reset_after_fork(self) -> None:
+        """A fresh thread lock (the parent's may have been held when it forked)."""
+        self._lock = threading.Lock()
+
+    def append(self, entries: list[Entry]) -> None:
+        """Write ``entries`` durably (fsync) at the end of the journal."""
+        if not entries:
+            return
+        text = "".join(
+            json.dumps(e, separators=(",", ":"), ensure_ascii=False) + "\n" for e in entries
+        )
+        with self._locked():
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.has_data = True
+
+    def replay(self, apply: Callable[[list[Entry]], int]) -> int:
+        """Give every entry, in order, to ``apply``, which returns how many it applied.
+
+        Entries not applied stay in the journal (in order); applied ones are removed.
+        Returns how many were applied.
+        """
+        with self._locked():
+            entries = self._read()
+            applied = 0
+            try:
+                applied = apply(entries) if entries else 0
+            finally:
+                self._keep(entries[applied:])
+        return applied
+
+    def _read(self) -> list[Entry]:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                lines = handle.read().splitlines()
+        except FileNotFoundError:
+            return []
+        entries: list[Entry] = []
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            if isinstance(entry, dict):
+                entries.append(entry)
+            elif self._on_bad_line is not None:  # a line cut short by a crash
+                self._on_bad_line(line[:200])
+        return entries
+
+    def _keep(self, rest: list[Entry]) -> None:
+        if not rest:
+            self.path.unlink(missing_ok=True)
+            self.has_data = False
+            return
+        temp = self.path.with_suffix(self.path.suffix + ".tmp")
+        with open(temp, "w", encoding="utf-8") as handle:
+            for entry in rest:
+                handle.write(json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, self.path)
+        self.has_data = True
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock_path = self.path.with_suffix(self.path.suffix + ".lock")
+            with open(lock_path, "a") as lock_file:
+                _flock(lock_file, exclusive=True)
+                try:
+                    yield
+                finally:
+                    _flock(lock_file, exclusive=False)
+
+
+def _flock(handle: IO[str], *, exclusive: bool) -> None:
+    if fcntl is not None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_UN)
+
+
+def _non_empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0
+    except OSError:
+        return False
+
+
+@dataclass
+class Op:
+    """One store operation: write ``record``, or attach ``outcome`` to ``decision_id``.
+
+    ``units`` counts the queued items folded into it (a record and its merged outcome: 2);
+    ``agent`` is the agent they were accepted for.
+    """
+
+    agent: str
+    record: DecisionRecord | None = None
+    outcome: DecisionOutcome | None = None
+    decision_id: str = ""
+    units: int = 1
+
+
+def op_entry(op: Op, source: str) -> Entry:
+    """The journal line for ``op``; ``source`` marks the process (recorder) that spilled it."""
+    entry: Entry = {"src": source, "units": op.units, "agent": op.agent}
+    if op.record is not None:
+        entry.update(kind="decision", record=op.record.model_dump(mode="json"))
+    else:
+        assert op.outcome is not None
+        entry.update(
+            kind="outcome",
+            agent_id=op.agent,
+            decision_id=op.decision_id,
+            outcome=op.outcome.model_dump(mode="json"),
+        )
+    return entry
+
+
+def chunks(entries: list[Entry], size: int) -> Iterator[list[Entry]]:
+    """Runs of up to ``size`` decision entries, and each outcome entry on its own, in order."""
+    run: list[Entry] = []
+    for entry in entries:
+        if entry.get("kind") == "decision" and len(run) < size:
+            run.append(entry)
+            continue
+        if run:
+            yield run
+            run = []
+        if entry.get("kind") == "decision":
+            run.append(entry)
+        else:
+            yield [entry]
+    if run:
+        yield run
+
+
+__all__ = ["Entry", "Journal", "Op", "chunks", "op_entry"]

@@ -1,0 +1,106 @@
+"""Recorder settings, statistics and queue items (re-exported by :mod:`.recorder`)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from .capture import CapturedDecision, CaptureSettings
+from .models import DecisionOutcome, DecisionRecord
+
+OnFull = Literal["spill", "drop", "block"]
+DEFAULT_JOURNAL_DIR = Path(".agentmem") / "journal"
+
+
+@dataclass(frozen=True)
+class RecorderSettings(CaptureSettings):
+    """How a recorder queues, writes, retries and spills (plus :class:`CaptureSettings`).
+
+    ``journal_path`` defaults to ``<journal_dir>/<store key>.jsonl``; ``journal_dir`` to
+    ``$AGENTMEM_JOURNAL_DIR`` or ``.agentmem/journal`` (resolved when the recorder is made).
+    The store key is the store's ``journal_key`` attribute, else its type and a hash of its
+    ``path``, else its type and object id (no replay across restarts for such stores).
+    ``flush(None)`` waits up to ``flush_timeout``; reads wait up to ``read_wait`` for the
+    agent's captured records; at exit the recorder waits ``exit_timeout``, then spills.
+    ``sleep`` (retry backoff) and ``clock`` (replay schedule, monotonic seconds) are
+    injectable for tests.
+    """
+
+    max_queue: int = 10_000
+    batch_size: int = 200
+    on_full: OnFull = "spill"
+    block_timeout: float = 1.0
+    max_retries: int = 3
+    backoff_initial: float = 0.05
+    backoff_max: float = 5.0
+    replay_interval: float = 1.0
+    replay_interval_max: float = 60.0
+    write_timeout: float = 30.0
+    flush_timeout: float = 30.0
+    read_wait: float = 10.0
+    exit_timeout: float = 5.0
+    journal_dir: Path | None = None
+    journal_path: Path | None = None
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True)
+class RecorderStats:
+    """Counters since the recorder was made; items are decisions and outcomes alike.
+
+    ``written`` includes items replayed from the journal (also counted in ``replayed``);
+    ``queued`` is the queue's current length; ``outstanding`` counts items accepted and not
+    yet in the store (queued, being written, or in the journal).
+    """
+
+    accepted: int = 0
+    written: int = 0
+    retried: int = 0
+    spilled: int = 0
+    replayed: int = 0
+    dropped: int = 0
+    capture_errors: int = 0
+    queued: int = 0
+    outstanding: int = 0
+
+
+@dataclass(slots=True)
+class OutcomeUpdate:
+    """An outcome to attach to a decision, queued behind the decision itself."""
+
+    agent_id: str
+    decision_id: str
+    outcome: DecisionOutcome
+
+
+Item = CapturedDecision | DecisionRecord | OutcomeUpdate
+
+
+def journal_key(store: object) -> str:
+    """The name of a store's journal file (stable across restarts when the store allows)."""
+    key = getattr(store, "journal_key", None)
+    if isinstance(key, str) and key:
+        return "".join(c if c.isalnum() or c in "-_." else "_" for c in key)
+    kind = type(store).__name__.lower()
+    path = getattr(store, "path", None)
+    if isinstance(path, (str, os.PathLike)):
+        digest = hashlib.sha1(os.path.abspath(os.fspath(path)).encode()).hexdigest()[:12]
+        return f"{kind}-{digest}"
+    return f"{kind}-{os.getpid()}-{id(store):x}"
+
+
+__all__ = [
+    "DEFAULT_JOURNAL_DIR",
+    "Item",
+    "OnFull",
+    "OutcomeUpdate",
+    "RecorderSettings",
+    "RecorderStats",
+    "journal_key",
+]

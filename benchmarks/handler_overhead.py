@@ -1,0 +1,213 @@
+"""Per-invocation overhead of LangChain callback handlers on a 5-step chain with one tool call.
+
+    .venv/bin/python -m benchmarks.handler_overhead [--invocations 2000] [--rounds 5]
+
+Compares, on the same chain: no callbacks; a no-op ``BaseCallbackHandler``; langchain-core's
+``RunCollectorCallbackHandler``; ``AgentMemoryCallbackHandler`` (recording the root chain and
+the tool call into a SQLite store in a temporary directory, so its recorder thread runs
+during the measurement); LangSmith's ``LangChainTracer`` and Langfuse's ``CallbackHandler``,
+both pointed at a closed loopback port (``pip install 'agentmem-langchain[bench]'``). A
+handler that cannot be imported or constructed offline is reported as such, not measured.
+Configurations alternate in rounds so drift hits them alike. Goal: the agentmem handler's
+overhead within 1.5x the no-op handler's. Results go to benchmarks/RESULTS.md
+(section ``handler-overhead``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.tools import tool
+from langchain_core.tracers.run_collector import RunCollectorCallbackHandler
+
+from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.memory import MemoryManager
+from agentmem_langchain.recorder import recorder_for
+from agentmem_langchain.stores.sqlite import SQLiteStore
+
+from .results import machine, percentiles_ms, write_section
+
+CLOSED_PORT_URL = "http://127.0.0.1:9"  # the discard port: nothing listens on loopback
+
+
+@tool
+def lookup(symbol: str) -> dict[str, Any]:
+    """A cheap tool standing in for a real one."""
+    return {"symbol": symbol, "price": 45000.0}
+
+
+def five_step_chain() -> Runnable[Any, Any]:
+    return (
+        RunnableLambda(lambda q: q.strip().upper(), name="parse")
+        | RunnableLambda(lambda s: {"symbol": s}, name="plan")
+        | RunnableLambda(lambda args: lookup.invoke(args), name="call_tool")
+        | RunnableLambda(lambda r: r["price"] * 1.01, name="score")
+        | RunnableLambda(lambda p: f"{p:.2f}", name="render")
+    )
+
+
+class NoOpHandler(BaseCallbackHandler):
+    """Receives every event and does nothing (the floor any handler pays)."""
+
+
+class RunCollector(RunCollectorCallbackHandler):
+    """langchain-core's collector, emptied between invocations so it stays bounded."""
+
+    def reset(self) -> None:
+        self.traced_runs.clear()
+
+
+def langsmith_tracer() -> BaseCallbackHandler:
+    from langchain_core.tracers.langchain import LangChainTracer
+    from langsmith import Client
+
+    client = Client(api_url=CLOSED_PORT_URL, api_key="bench-offline")
+    return LangChainTracer(client=client, project_name="agentmem-bench")
+
+
+def langfuse_handler() -> BaseCallbackHandler:
+    os.environ.setdefault("LANGFUSE_PUBLIC_KEY", "pk-lf-bench")
+    os.environ.setdefault("LANGFUSE_SECRET_KEY", "sk-lf-bench")
+    os.environ["LANGFUSE_HOST"] = CLOSED_PORT_URL
+    os.environ["LANGFUSE_BASE_URL"] = CLOSED_PORT_URL
+    from langfuse.langchain import CallbackHandler
+
+    handler: BaseCallbackHandler = CallbackHandler()
+    return handler
+
+
+def build_handlers(tmp: Path) -> tuple[dict[str, BaseCallbackHandler | None], dict[str, str]]:
+    memory = MemoryManager("bench-agent", store=SQLiteStore(tmp / "bench.db"))
+    handlers: dict[str, BaseCallbackHandler | None] = {
+        "no callbacks": None,
+        "no-op BaseCallbackHandler": NoOpHandler(),
+        "RunCollectorCallbackHandler": RunCollector(),
+        "AgentMemoryCallbackHandler": AgentMemoryCallbackHandler(memory),
+    }
+    unavailable: dict[str, str] = {}
+    for name, factory in (
+        ("LangSmith LangChainTracer", langsmith_tracer),
+        ("Langfuse CallbackHandler", langfuse_handler),
+    ):
+        try:
+            handlers[name] = factory()
+        except Exception as exc:  # an extra not installed, or no offline construction
+            unavailable[name] = f"{type(exc).__name__}: {exc}"
+    return handlers, unavailable
+
+
+def time_invocations(
+    chain: Runnable[Any, Any], handler: BaseCallbackHandler | None, count: int
+) -> list[float]:
+    config: dict[str, Any] = {"callbacks": [handler]} if handler is not None else {}
+    reset: Callable[[], None] = getattr(handler, "reset", lambda: None)
+    samples = []
+    for _ in range(count):
+        start = time.perf_counter()
+        chain.invoke(" btc ", config=config)  # type: ignore[arg-type]
+        samples.append(time.perf_counter() - start)
+        reset()
+    return samples
+
+
+def measure(
+    handlers: dict[str, BaseCallbackHandler | None], invocations: int, rounds: int
+) -> dict[str, list[float]]:
+    chain = five_step_chain()
+    samples: dict[str, list[float]] = {name: [] for name in handlers}
+    for handler in handlers.values():
+        time_invocations(chain, handler, 100)  # warm up imports, caches, threads
+    per_round = max(1, invocations // rounds)
+    for _ in range(rounds):
+        for name, handler in handlers.items():
+            samples[name].extend(time_invocations(chain, handler, per_round))
+    return samples
+
+
+def report(
+    samples: dict[str, list[float]], unavailable: dict[str, str], command: str, extra: str
+) -> tuple[str, dict[str, Any]]:
+    stats = {name: percentiles_ms(values) for name, values in samples.items()}
+    base = stats["no callbacks"]
+    noop_overhead = stats["no-op BaseCallbackHandler"]["median_ms"] - base["median_ms"]
+    rows = [
+        "| configuration | median ms | p95 ms | overhead ms (median) | overhead / no-op |",
+        "|---|---|---|---|---|",
+    ]
+    figures: dict[str, Any] = {"command": command, "machine": machine(), "configs": {}}
+    for name, s in stats.items():
+        overhead = s["median_ms"] - base["median_ms"]
+        ratio = overhead / noop_overhead if noop_overhead > 0 else float("nan")
+        ratio_text = "-" if name == "no callbacks" else f"{ratio:.2f}x"
+        rows.append(
+            f"| {name} | {s['median_ms']:.3f} | {s['p95_ms']:.3f} | {overhead:.3f} | {ratio_text} |"
+        )
+        figures["configs"][name] = {**s, "overhead_ms": overhead, "overhead_vs_noop": ratio}
+    for name, reason in unavailable.items():
+        rows.append(f"| {name} | not measured: {reason} | | | |")
+        figures["configs"][name] = {"unavailable": reason}
+    ours = figures["configs"]["AgentMemoryCallbackHandler"]["overhead_vs_noop"]
+    figures["goal_met"] = bool(ours <= 1.5)
+    markdown = "\n".join(
+        [
+            "## LangChain handler overhead",
+            "",
+            f"`{command}` on {machine()}.",
+            "",
+            "Per `invoke` of a 5-step `RunnableSequence` whose third step calls one `@tool`; "
+            f"{len(samples['no callbacks'])} invocations per configuration, interleaved in rounds. "
+            "Overhead = median minus the median without callbacks. "
+            f"Goal: agentmem within 1.5x the no-op handler's overhead — "
+            f"{'met' if figures['goal_met'] else 'NOT met'} ({ours:.2f}x).",
+            "",
+            *rows,
+            "",
+            extra,
+        ]
+    )
+    return markdown, figures
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invocations", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args(argv)
+    logging.disable(logging.CRITICAL)  # the offline tracers complain about the closed port
+    command = "python -m benchmarks.handler_overhead " + " ".join(
+        argv if argv is not None else sys.argv[1:]
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ.setdefault("AGENTMEM_JOURNAL_DIR", str(Path(tmp) / "journal"))
+        handlers, unavailable = build_handlers(Path(tmp))
+        samples = measure(handlers, args.invocations, args.rounds)
+        ours = handlers["AgentMemoryCallbackHandler"]
+        assert isinstance(ours, AgentMemoryCallbackHandler)
+        recorder = recorder_for(ours.memory.store)
+        recorder.flush(timeout=60)
+        stats = recorder.stats()
+        extra = (
+            f"agentmem recorder after the run: accepted {stats.accepted}, written "
+            f"{stats.written}, spilled {stats.spilled}, dropped {stats.dropped}; handler "
+            f"errors {ours.errors}."
+        )
+        markdown, figures = report(samples, unavailable, command.strip(), extra)
+        figures["recorder"] = {"accepted": stats.accepted, "written": stats.written}
+    print(markdown)
+    if not args.no_write:
+        write_section("handler-overhead", markdown, figures)
+
+
+if __name__ == "__main__":
+    main()
