@@ -210,6 +210,50 @@ def _hours(hours: float) -> str:
     return str(timedelta(hours=hours)) if hours != 24 else "24 h"
 
 
+@app.command()
+def consolidate(
+    ctx: typer.Context,
+    agent_id: AgentOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Learn patterns from the agent's decided STM decisions (safe to run any time).
+
+    Example: ``agentmem consolidate --agent-id btc-agent-001``
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .learning import consolidate as run_consolidation
+
+    with (
+        _memory(ctx, agent_id) as memory,
+        _cli_errors(),
+        Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task("reading decisions", total=None)
+
+        def progress(phase: str, done: int, total: int | None) -> None:
+            label = "reading decisions" if phase == "reading" else "writing patterns"
+            bar.update(task, description=label, completed=done, total=total)
+
+        result = run_consolidation(memory, progress=progress)
+    if as_json:
+        typer.echo(json.dumps(result.as_dict(), indent=2))
+    elif result.busy:
+        console.print("another consolidation is running; nothing done")
+    else:
+        console.print(
+            f"learned from {result.learned} decisions ({result.pending} pending, "
+            f"{result.skipped} skipped): {result.created} patterns created, "
+            f"{result.updated} updated, {result.retired} retired"
+        )
+
+
 def main() -> None:
     """Entry point of the ``agentmem`` script."""
     app()
