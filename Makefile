@@ -3,10 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit clean
+.PHONY: demo test lint typecheck unit node clean
+
+# Debian packages, installed only where the command is missing (CI and new machines run as root).
+define need_apt
+	command -v $(1) >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq $(2); }
+endef
 
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV) || { apt-get update && apt-get install -y python3-venv && $(PYTHON) -m venv $(VENV); }
+	$(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.base-installed: $(BIN)/python pyproject.toml
@@ -16,6 +21,15 @@ $(VENV)/.base-installed: $(BIN)/python pyproject.toml
 $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
+
+# dynalite, the DynamoDB-protocol server the tests start on loopback.
+node_modules/.installed: package.json package-lock.json
+	$(call need_apt,node,nodejs)
+	$(call need_apt,npm,npm)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+node: node_modules/.installed
 
 demo: $(VENV)/.base-installed
 	$(BIN)/python examples/quickstart.py
@@ -27,7 +41,7 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(BIN)/mypy
 
-unit: $(VENV)/.dev-installed
+unit: $(VENV)/.dev-installed node_modules/.installed
 	$(BIN)/pytest
 
 test: lint typecheck unit
