@@ -17,7 +17,7 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -27,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .config import STORE_KINDS, open_store
+from .cost import PRICES_AS_OF, CostEstimate, Prices
 from .decision_logger import DecisionLogger
 from .errors import AgentMemError
 from .memory import MemoryManager
@@ -117,17 +118,32 @@ def _memory(ctx: typer.Context, agent_id: str | None) -> Iterator[MemoryManager]
 
 
 @app.command()
-def init(ctx: typer.Context) -> None:
-    """Create the store (the SQLite file, or the DynamoDB tables) if it does not exist yet."""
+def init(
+    ctx: typer.Context,
+    store: Annotated[
+        str | None, typer.Option(help="Store kind (overrides the global --store).")
+    ] = None,
+    endpoint_url: Annotated[
+        str | None, typer.Option(help="DynamoDB endpoint URL (overrides the global option).")
+    ] = None,
+) -> None:
+    """Create the store (the SQLite file, or the DynamoDB tables) if it does not exist yet.
+
+    Example: ``agentmem init --store dynamodb --endpoint-url http://127.0.0.1:8000``
+    """
+    options: StoreOptions = ctx.obj
+    options = replace(
+        options, kind=store or options.kind, endpoint_url=endpoint_url or options.endpoint_url
+    )
     with _cli_errors():
-        store = ctx.obj.open()
+        opened = options.open()
         try:
-            create = getattr(store, "create_tables", None)
+            create = getattr(opened, "create_all_tables", None)
             if callable(create):
-                create()
-            console.print(f"[green]ready:[/green] {store!r}")
+                console.print(str(create()), highlight=False)
+            console.print(f"[green]ready:[/green] {opened!r}")
         finally:
-            store.close()
+            opened.close()
 
 
 @app.command()
@@ -252,6 +268,138 @@ def consolidate(
             f"{result.skipped} skipped): {result.created} patterns created, "
             f"{result.updated} updated, {result.retired} retired"
         )
+
+
+@app.command()
+def cost(
+    ctx: typer.Context,
+    cycles_per_day: Annotated[
+        float, typer.Option(min=0.001, help="Agent cycles a day (the seed's agent: 144).")
+    ] = 144,
+    sample_cycles: Annotated[int, typer.Option(min=1, help="Cycles to measure.")] = 10,
+    write_price: Annotated[
+        float, typer.Option(min=0, help="USD per million write request units.")
+    ] = Prices.write_per_million,
+    read_price: Annotated[
+        float, typer.Option(min=0, help="USD per million read request units.")
+    ] = Prices.read_per_million,
+    storage_price: Annotated[
+        float, typer.Option(min=0, help="USD per GB-month of storage.")
+    ] = Prices.storage_per_gb_month,
+    as_json: JsonOption = False,
+) -> None:
+    """Project a month of DynamoDB on-demand cost from units measured on a real server.
+
+    Runs SAMPLE_CYCLES agent cycles (five chained decisions with outcomes, a state save, a
+    signal, a pending-signal read and the 24 h stats) against the DynamoDB-protocol server at
+    the global ``--endpoint-url`` (in fresh tables it deletes afterwards), or against moto in
+    process when none is given; never against AWS itself.
+
+    Example: ``agentmem --endpoint-url http://127.0.0.1:8000 cost --cycles-per-day 144``
+    """
+    from .cost import measure_cycles, project_monthly_cost
+
+    prices = Prices(write_price, read_price, storage_price)
+    with _cli_errors(), _probe_store(ctx.obj) as probe:
+        measured = measure_cycles(probe, cycles=sample_cycles)
+    estimate = project_monthly_cost(
+        measured.usage,
+        cycles=measured.cycles,
+        cycles_per_day=cycles_per_day,
+        stored_bytes_per_cycle=measured.stored_bytes_per_cycle,
+        prices=prices,
+    )
+    if as_json:
+        typer.echo(json.dumps(estimate.as_dict(), indent=2))
+    else:
+        console.print(cost_table(estimate, measured.cycles))
+
+
+@contextmanager
+def _probe_store(options: StoreOptions) -> Iterator[Any]:
+    """Fresh tables on the given endpoint, or on moto in process; deleted afterwards."""
+    from uuid import uuid4
+
+    from .stores.dynamodb import DynamoDBStore
+
+    prefix = f"agentmem_costprobe_{uuid4().hex[:8]}_"
+    if options.endpoint_url:
+        import boto3
+
+        session = boto3.Session(
+            aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
+        )
+        store = DynamoDBStore(
+            endpoint_url=options.endpoint_url, table_prefix=prefix, boto3_session=session
+        )
+        mock = None
+    else:
+        try:
+            from moto import mock_aws
+        except ImportError:
+            err_console.print(
+                "[red]error:[/red] pass --endpoint-url of a DynamoDB-protocol server, or "
+                "pip install 'agentmem-langchain[cost]' to measure on moto in process"
+            )
+            raise typer.Exit(code=2) from None
+        mock = mock_aws()
+        mock.start()
+        store = DynamoDBStore(region="us-east-1", table_prefix=prefix)
+    try:
+        store.create_all_tables()
+        yield store
+    finally:
+        try:
+            store.client_manager.delete_all_tables()
+        finally:
+            store.close()
+            if mock is not None:
+                mock.stop()
+
+
+def cost_table(estimate: CostEstimate, cycles: int) -> Table:
+    """A rich table of a monthly cost projection."""
+    table = Table(
+        title=f"DynamoDB on-demand, {estimate.cycles_per_day:g} cycles/day, 30 days "
+        f"(measured over {cycles} cycles; prices as of {PRICES_AS_OF})"
+    )
+    for column in ("", "per cycle", "per month", "USD / month"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        "write units",
+        f"{estimate.write_units_per_cycle:.1f}",
+        f"{estimate.monthly_write_units:,.0f}",
+        f"{estimate.write_usd:.4f}",
+    )
+    table.add_row(
+        "read units",
+        f"{estimate.read_units_per_cycle:.1f}",
+        f"{estimate.monthly_read_units:,.0f}",
+        f"{estimate.read_usd:.4f}",
+    )
+    table.add_row("storage", "", f"{estimate.storage_gb:.4f} GB", f"{estimate.storage_usd:.4f}")
+    table.add_row("[bold]total[/bold]", "", "", f"[bold]{estimate.total_usd:.4f}[/bold]")
+    return table
+
+
+@app.command("iam-policy")
+def iam_policy(
+    agent_id: Annotated[str, typer.Option("--agent-id", help="The agent the policy is for.")],
+    table_prefix: Annotated[str, typer.Option(help="DynamoDB table name prefix.")] = ("agentmem_"),
+    region: Annotated[str, typer.Option(help="Region of the tables (* = any).")] = "*",
+    account_id: Annotated[str, typer.Option(help="AWS account id (* = any).")] = "*",
+) -> None:
+    """Print a least-privilege IAM policy: the agent touches only its own partitions.
+
+    Example: ``agentmem iam-policy --agent-id btc-agent-001 > policy.json``
+    """
+    from .iam import iam_policy as policy_for
+
+    with _cli_errors():
+        policy = policy_for(
+            agent_id, table_prefix=table_prefix, region=region, account_id=account_id
+        )
+    typer.echo(json.dumps(policy, indent=2))
 
 
 def main() -> None:
