@@ -30,3 +30,5 @@ def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
     assert "{'risk': 'low'}" in out
     assert "{'asset': 'BTC', 'side': 'long'}" in out
     assert "confidence" in out
+    assert "agentmem_agent_decisions: created" in out  # DynamoDB tables, on moto
+    assert "'agent_decisions': {'read_units'" in out
