@@ -7,6 +7,10 @@
 
 from __future__ import annotations
 
+import os
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .config import open_store
 from .decision_logger import DecisionLogger
 from .enums import (
@@ -43,13 +47,64 @@ from .models import (
 )
 from .stores import MemoryStore
 
+if TYPE_CHECKING:
+    from .callbacks import (
+        AgentMemoryCallbackHandler,
+        AsyncAgentMemoryCallbackHandler,
+        instrument,
+        uninstrument,
+    )
+    from .decorators import ContextThreadPoolExecutor, current_decision, decision
+    from .learning import ConsolidationScheduler, PatternLearner, consolidate
+    from .retriever import PatternRetriever
+
 __version__ = "0.1.0"
+
+# Capture, learning and retrieval load langchain-core: imported on first use, not here.
+_LAZY = {
+    "AgentMemoryCallbackHandler": "callbacks",
+    "AsyncAgentMemoryCallbackHandler": "callbacks",
+    "instrument": "callbacks",
+    "uninstrument": "callbacks",
+    "ContextThreadPoolExecutor": "decorators",
+    "current_decision": "decorators",
+    "decision": "decorators",
+    "ConsolidationScheduler": "learning",
+    "PatternLearner": "learning",
+    "consolidate": "learning",
+    "PatternRetriever": "retriever",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Wait until every decision captured in this process is in its store.
+
+    True when everything accepted is durable; False if ``timeout`` seconds (default: the
+    recorders' ``flush_timeout``) passed first, for instance because a store is down (what
+    was not written then is in the local journal, replayed later). Never raises.
+    """
+    from .recorder import flush_all
+
+    return flush_all(timeout)
+
 
 __all__ = [
     "AgentMemError",
+    "AgentMemoryCallbackHandler",
     "AgentSignal",
     "AgentState",
+    "AsyncAgentMemoryCallbackHandler",
     "ConfigurationError",
+    "ConsolidationScheduler",
+    "ContextThreadPoolExecutor",
     "DecisionContext",
     "DecisionLogger",
     "DecisionOutcome",
@@ -64,6 +119,8 @@ __all__ = [
     "NotFoundError",
     "OutcomeStatus",
     "Page",
+    "PatternLearner",
+    "PatternRetriever",
     "PatternStatus",
     "PatternType",
     "PatternVersion",
@@ -75,5 +132,16 @@ __all__ = [
     "StoreUnavailableError",
     "ValidationError",
     "__version__",
+    "consolidate",
+    "current_decision",
+    "decision",
+    "flush",
+    "instrument",
     "open_store",
+    "uninstrument",
 ]
+
+if os.environ.get("AGENTMEM_TRACING", "").strip().lower() in {"1", "true", "yes", "on"}:
+    from .callbacks import instrument_from_env
+
+    instrument_from_env()
