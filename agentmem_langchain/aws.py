@@ -201,7 +201,9 @@ class DynamoDBClientManager:
         self._batch_attempts = batch_attempts
         self._backoff = (backoff_base, backoff_cap)
         config = Config(
-            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            # botocore's "max_attempts" counts retries only; "total_max_attempts" counts the
+            # first request too, which is what ``max_attempts`` here promises.
+            retries={"mode": retry_mode, "total_max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
         )
@@ -261,6 +263,8 @@ class DynamoDBClientManager:
             chunk = list(requests[start : start + _BATCH_WRITE_MAX])
             estimate = sum((estimates or [])[start : start + _BATCH_WRITE_MAX])
             for attempt in range(self._batch_attempts):
+                if attempt:
+                    self._pause(attempt - 1)  # between attempts, never after the last one
                 response = self.call(
                     "BatchWriteItem", operation, estimate, RequestItems={table: chunk}
                 )
@@ -268,7 +272,6 @@ class DynamoDBClientManager:
                 chunk = list(response.get("UnprocessedItems", {}).get(table, []))
                 if not chunk:
                     break
-                self._pause(attempt)
             else:
                 raise StoreUnavailableError(
                     f"{operation}: {len(chunk)} writes still unprocessed after "
@@ -286,13 +289,14 @@ class DynamoDBClientManager:
                 "ConsistentRead": consistent,
             }
             for attempt in range(self._batch_attempts):
+                if attempt:
+                    self._pause(attempt - 1)  # between attempts, never after the last one
                 response = self.call("BatchGetItem", operation, RequestItems={table: request})
                 found.extend(response.get("Responses", {}).get(table, []))
                 left = response.get("UnprocessedKeys", {}).get(table)
                 if not left or not left.get("Keys"):
                     break
                 request = left
-                self._pause(attempt)
             else:
                 raise StoreUnavailableError(
                     f"{operation}: keys still unprocessed after {self._batch_attempts} attempts"
