@@ -35,6 +35,9 @@ BROADCAST = "#broadcast"
 MAX_ITEM_BYTES = 350 * 1024
 """Items are kept under this (DynamoDB's hard limit is 400 KB) by truncating captured fields."""
 
+OUTCOME_BUDGET_BYTES = 40 * 1024
+"""An outcome attached to a stored decision is kept under this (see ``outcome_attributes``)."""
+
 TRUNCATED_KEY = "_agentmem_truncated"
 _PREVIEW_CHARS = 1024
 
@@ -265,16 +268,35 @@ def decision_item(record: DecisionRecord) -> Item:
 
 
 def outcome_attributes(agent_id: str, outcome: DecisionOutcome) -> Item:
-    """The attributes an outcome sets: its JSON, the status and the sparse SuccessIndex key."""
+    """The attributes an outcome sets: its JSON, the status and the sparse SuccessIndex key.
+
+    Decision items are written under ``MAX_ITEM_BYTES``, which leaves DynamoDB's 400 KB room
+    for an outcome of ``OUTCOME_BUDGET_BYTES`` attached later; larger ``details`` and
+    ``error`` values are truncated with the same visible marker."""
     status = "success" if outcome.success else "failure"
     attrs: Item = {
-        "outcome": s(outcome.model_dump_json()),
+        "outcome": s(_outcome_json(outcome)),
         "status": s(status),
         "status_pk": s(f"{agent_id}#{status}"),
     }
     if outcome.latency_ms is not None:
         attrs["latency_ms"] = n(outcome.latency_ms)
     return attrs
+
+
+def _outcome_json(outcome: DecisionOutcome) -> str:
+    text = outcome.model_dump_json()
+    if len(text.encode()) <= OUTCOME_BUDGET_BYTES:
+        return text
+    data = json.loads(text)
+    for field in ("details", "error"):
+        size = len(_dumps(data.get(field)))
+        if data.get(field) and size > _PREVIEW_CHARS * 2:
+            data[field] = _marker(data[field], size)
+            text = _dumps(data)
+            if len(text.encode()) <= OUTCOME_BUDGET_BYTES:
+                break
+    return text
 
 
 def _doc(record: DecisionRecord) -> dict[str, Any]:
