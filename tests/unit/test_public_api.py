@@ -62,8 +62,21 @@ def test_import_loads_neither_langchain_nor_boto3():
     assert json.loads(out) == []
 
 
-def test_top_level_flush_is_true_when_nothing_is_pending():
-    assert agentmem_langchain.flush(timeout=5) is True
+def test_top_level_flush_stores_every_captured_decision(tmp_path):
+    out = _python(
+        "import agentmem_langchain as am\n"
+        "memory = am.MemoryManager('flush-agent')\n"
+        "@am.decision('tool_call', memory=memory)\n"
+        "def act(i):\n"
+        "    return i\n"
+        "for i in range(50):\n"
+        "    act(i)\n"
+        "print(am.flush(timeout=10))\n"
+        "print(len(memory.store.query_decisions('flush-agent', limit=100).items))",
+        AGENTMEM_SQLITE_PATH=str(tmp_path / "flush.db"),
+        AGENTMEM_STORE="sqlite",
+    )
+    assert out.split() == ["True", "50"]
 
 
 def test_tracing_env_var_records_runs_without_any_callback(tmp_path):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -16,14 +19,25 @@ def test_readme_has_examples():
     assert len(python_blocks()) >= 8
 
 
-def test_readme_python_examples_run_in_order(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    for name in ("AGENTMEM_STORE", "AGENTMEM_SQLITE_PATH", "AGENTMEM_AGENT_ID"):
-        monkeypatch.delenv(name, raising=False)
-    namespace: dict[str, object] = {}
-    for index, block in enumerate(python_blocks()):
-        exec(compile(block, f"README.md block {index}", "exec"), namespace)
-    out = capsys.readouterr().out
+def test_readme_python_examples_run_in_order(tmp_path):
+    """In a fresh interpreter, as a user's session would be (no other test's recorders)."""
+    script = tmp_path / "readme_examples.py"
+    script.write_text("\n\n".join(python_blocks()))
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("AGENTMEM_STORE", "AGENTMEM_SQLITE_PATH", "AGENTMEM_AGENT_ID")
+    }
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = result.stdout
     assert "Success rate: 100.00%" in out
     assert "source_selection -> risk_assessment" in out
     assert "[1, 2]" in out  # pattern versions
