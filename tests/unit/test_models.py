@@ -595,3 +595,25 @@ def test_every_model_round_trips_through_a_json_dict(model: pydantic.BaseModel) 
     dumped = json.loads(model.model_dump_json())
 
     assert type(model).model_validate(dumped) == model
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        "01M8SIGF4PHCJVH8HT3F7WWYP8",  # I is not Crockford base32
+        "01M8SXGF4PHCJVH8HT3F7WWYP",  # 25 characters
+        "01M8SXGF4PHCJVH8HT3F7WWYP88",  # 27 characters
+        "80000000000000000000000000",  # more than 128 bits
+        "",
+    ],
+)
+def test_decision_ids_that_are_not_ulids_are_rejected(bad_id: str):
+    with pytest.raises(ValidationError, match="decision_id"):
+        DecisionRecord(decision_id=bad_id, agent_id="a1", decision_type="custom")
+
+
+def test_a_lowercase_ulid_is_accepted_as_given():
+    ulid = DecisionRecord(agent_id="a1", decision_type="custom").decision_id.lower()
+    assert (
+        DecisionRecord(decision_id=ulid, agent_id="a1", decision_type="custom").decision_id == ulid
+    )
