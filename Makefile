@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit node clean
+.PHONY: demo test lint typecheck unit node bench clean
 
 # Debian packages, installed only where the command is missing (CI and new machines run as root).
 define need_apt
@@ -20,6 +20,10 @@ $(VENV)/.base-installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.bench-installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
 
 # dynalite, the DynamoDB-protocol server the tests start on loopback.
@@ -45,6 +49,14 @@ unit: $(VENV)/.dev-installed node_modules/.installed
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# Every benchmark; each writes its section of benchmarks/RESULTS.md (takes several minutes).
+bench: $(VENV)/.bench-installed node_modules/.installed
+	$(BIN)/python -m benchmarks.store_bench
+	$(BIN)/python -m benchmarks.overhead
+	$(BIN)/python -m benchmarks.learning_bench
+	$(BIN)/python -m benchmarks.dynamodb_bench
+	$(BIN)/python -m benchmarks.signals_bench
 
 clean:
 	rm -rf $(VENV) node_modules .agentmem agentmem-demo .pytest_cache .mypy_cache .ruff_cache

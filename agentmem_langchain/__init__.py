@@ -33,6 +33,7 @@ from .errors import (
 )
 from .memory import MemoryManager
 from .models import (
+    AgentRegistration,
     AgentSignal,
     AgentState,
     DecisionContext,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         instrument,
         uninstrument,
     )
+    from .coordination import MultiAgentCoordinator
     from .decorators import ContextThreadPoolExecutor, current_decision, decision
     from .learning import ConsolidationScheduler, PatternLearner, consolidate
     from .retriever import PatternRetriever
@@ -69,6 +71,7 @@ _LAZY = {
     "ContextThreadPoolExecutor": "decorators",
     "current_decision": "decorators",
     "decision": "decorators",
+    "MultiAgentCoordinator": "coordination",
     "ConsolidationScheduler": "learning",
     "PatternLearner": "learning",
     "consolidate": "learning",
@@ -99,6 +102,7 @@ def flush(timeout: float | None = None) -> bool:
 __all__ = [
     "AgentMemError",
     "AgentMemoryCallbackHandler",
+    "AgentRegistration",
     "AgentSignal",
     "AgentState",
     "AsyncAgentMemoryCallbackHandler",
@@ -116,6 +120,7 @@ __all__ = [
     "MemoryPattern",
     "MemoryStore",
     "MemoryType",
+    "MultiAgentCoordinator",
     "NotFoundError",
     "OutcomeStatus",
     "Page",

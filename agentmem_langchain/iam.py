@@ -15,7 +15,15 @@ with this policy an agent can touch only its own partitions, plus:
   read;
 * TargetAgentIndex partitions keyed by its id or ``#broadcast``: signals sent to it or to
   everyone (projected whole, like shared patterns). Its claims and acknowledgements are
-  items in its own partition, and the signals it publishes live in its own partition too.
+  items in its own partition, and the signals it publishes live in its own partition too;
+* the ``#agents`` partition of AgentRegistryIndex, with ``Query`` only: the agent registry
+  (``list_agents``), read-only. An agent's own registration is the item
+  (``ID``, ``REGISTRATION``) of its own state partition, so it registers, heartbeats and
+  deregisters itself under the first statement and cannot write another agent's
+  registration (IAM checks a write's table partition key, never the index keys it sets).
+  Every agent can read every registration's capabilities and metadata, so keep secrets out
+  of ``metadata``. ``get_agent`` is a consistent ``GetItem`` and works for the agent's own
+  id only; other agents are found with ``list_agents``.
 
 Table administration (CreateTable, UpdateTimeToLive) is not included: run ``agentmem init``
 with other credentials.
@@ -29,7 +37,7 @@ import pydantic
 
 from .errors import ValidationError
 from .models import AgentId
-from .stores.dynamodb_schema import BROADCAST, SIGNALS, TABLES, TableNames
+from .stores.dynamodb_schema import BROADCAST, REGISTRY, SIGNALS, STATE, TABLES, TableNames
 
 #: The data-plane calls ``DynamoDBStore`` makes (it never scans).
 ITEM_ACTIONS = (
@@ -90,6 +98,13 @@ def iam_policy(
                 "Action": ["dynamodb:Query"],
                 "Resource": [arn(names.physical(SIGNALS), SIGNALS.indexes[0].name)],
                 "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [BROADCAST]}},
+            },
+            {
+                "Sid": "AgentRegistryReadOnly",
+                "Effect": "Allow",
+                "Action": ["dynamodb:Query"],
+                "Resource": [arn(names.physical(STATE), STATE.index("AgentRegistryIndex").name)],
+                "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": [REGISTRY]}},
             },
         ],
     }

@@ -31,6 +31,7 @@ from .stores._common import epoch_seconds
 from .stores.base import MemoryStore
 
 if TYPE_CHECKING:
+    from .coordination import MultiAgentCoordinator
     from .recorder import Recorder
 
 #: How many earlier versions' statistics a pattern keeps in its ``history`` field.
@@ -76,6 +77,7 @@ class MemoryManager:
         self.store: MemoryStore = store if store is not None else open_store()
         self.decision_ttl = decision_ttl
         self._clock = clock
+        self._coordinator: MultiAgentCoordinator | None = None
 
     def now(self) -> datetime:
         """The manager's clock (injectable for tests)."""
@@ -300,49 +302,68 @@ class MemoryManager:
 
     # -- signals --------------------------------------------------------------------------
 
+    @property
+    def coordinator(self) -> MultiAgentCoordinator:
+        """The :class:`~agentmem_langchain.coordination.MultiAgentCoordinator` of this
+        manager's store (the signal and sharing methods below go through it)."""
+        if self._coordinator is None:
+            from .coordination import MultiAgentCoordinator
+
+            self._coordinator = MultiAgentCoordinator(self.store, clock=self.now)
+        return self._coordinator
+
     def publish_signal(
         self,
         signal_type: str,
         payload: Mapping[str, Any] | None = None,
         *,
         targets: list[str] | None = None,
+        capability: str | None = None,
         broadcast: bool = False,
         priority: int = 0,
         ttl: timedelta | None = timedelta(hours=24),
     ) -> AgentSignal:
-        """Send a signal to ``targets`` (or every agent with ``broadcast=True``).
+        """Send a signal to ``targets``, to every active agent with ``capability``, or to
+        every agent with ``broadcast=True``.
 
         It expires after ``ttl`` (24 hours by default, as in the seed; None never expires).
         """
-        now = self.now()
-        signal = AgentSignal(
-            source_agent_id=self.agent_id,
-            signal_type=signal_type,
-            payload=dict(payload or {}),
-            target_agent_ids=list(targets or []),
+        return self.coordinator.publish_signal(
+            self.agent_id,
+            signal_type,
+            payload,
+            targets=targets,
+            capability=capability,
             broadcast=broadcast,
             priority=priority,
-            created_at=now,
-            expires_at=now + ttl if ttl is not None else None,
+            ttl=ttl,
         )
-        self.store.publish_signal(signal)
-        return signal
 
     def get_pending_signals(self, limit: int = 10) -> list[AgentSignal]:
         """Signals waiting for this agent, highest priority first, then oldest (not claimed)."""
-        return self.store.pending_signals(self.agent_id, limit=limit)
+        return self.coordinator.pending_signals(self.agent_id, limit=limit)
 
     def claim_signals(
         self, limit: int = 10, lease: timedelta = timedelta(seconds=30)
     ) -> list[AgentSignal]:
         """Take up to ``limit`` pending signals for ``lease``; other consumers will not get them."""
-        return self.store.claim_signals(
-            self.agent_id, limit=limit, lease_seconds=lease.total_seconds()
-        )
+        return self.coordinator.consume_signals(self.agent_id, limit=limit, lease=lease)
 
     def mark_signal_processed(self, signal_id: str) -> bool:
         """Mark a signal processed for this agent; False if it already was."""
-        return self.store.mark_signal_processed(self.agent_id, signal_id)
+        return self.coordinator.ack(self.agent_id, signal_id)
+
+    def release_signal(self, signal_id: str) -> None:
+        """Give a claimed signal back at once (it is pending again for this agent)."""
+        self.coordinator.nack(self.agent_id, signal_id)
+
+    def share_pattern(self, pattern_id: str, with_agents: list[str]) -> MemoryPattern:
+        """Let ``with_agents`` read this agent's pattern (stored as a new version)."""
+        return self.coordinator.share_pattern(pattern_id, with_agents, owner=self.agent_id)
+
+    def revoke_share(self, pattern_id: str, from_agents: list[str]) -> MemoryPattern:
+        """Stop sharing this agent's pattern with ``from_agents``."""
+        return self.coordinator.revoke_share(pattern_id, from_agents, owner=self.agent_id)
 
     # -- lifecycle ------------------------------------------------------------------------
 

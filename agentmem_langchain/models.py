@@ -288,6 +288,24 @@ class StateCheckpoint(Model):
     state: AgentState
 
 
+class AgentRegistration(Model):
+    """An agent in the registry: what it can do, and when it last said it was alive.
+
+    ``capabilities`` route signals (``publish_signal(capability="pricing")``); ``metadata``
+    is the agent's own JSON (host, version, owner...).
+    """
+
+    agent_id: AgentId
+    capabilities: list[Label] = Field(default_factory=list)
+    metadata: JsonDict = Field(default_factory=dict)
+    registered_at: UTCDateTime = Field(default_factory=utcnow)
+    last_heartbeat: UTCDateTime = Field(default_factory=utcnow)
+
+    def is_active(self, since: datetime) -> bool:
+        """True if the last heartbeat is at or after ``since``."""
+        return self.last_heartbeat >= since
+
+
 class AgentSignal(Model):
     """A message from one agent to some targets, or to every agent (``broadcast``).
 
@@ -358,6 +376,7 @@ class DecisionStats(BaseModel):
 
 
 __all__ = [
+    "AgentRegistration",
     "AgentSignal",
     "AgentState",
     "DecisionContext",

@@ -29,6 +29,7 @@ from pydantic import BaseModel
 from .enums import PatternStatus, ProcessingStatus
 from .errors import NotFoundError, StateConflictError, ValidationError
 from .models import (
+    AgentRegistration,
     AgentSignal,
     AgentState,
     DecisionOutcome,
@@ -160,6 +161,7 @@ class InMemoryStore:
         self._checkpoints: dict[str, list[StateCheckpoint]] = {}
         self._signals: dict[str, AgentSignal] = {}
         self._deliveries: dict[tuple[str, str], _Delivery] = {}
+        self._agents: dict[str, AgentRegistration] = {}
 
     # -- decisions ------------------------------------------------------------------------
 
@@ -461,6 +463,50 @@ class InMemoryStore:
             delivery = self._deliveries.get((signal_id, agent_id))
             if delivery is not None and delivery.status == ProcessingStatus.CLAIMED:
                 delivery.status, delivery.lease_until = ProcessingStatus.PENDING, None
+
+    # -- agent registry -------------------------------------------------------------------
+
+    def register_agent(self, registration: AgentRegistration) -> None:
+        """Create the agent's registration, or replace it (re-registering is harmless)."""
+        stored = registration.model_copy(deep=True)
+        with self._lock:
+            self._agents[stored.agent_id] = stored
+
+    def heartbeat(self, agent_id: str, at: datetime) -> bool:
+        """Set the registration's ``last_heartbeat`` to ``at``; False if not registered."""
+        with self._lock:
+            registration = self._agents.get(agent_id)
+            if registration is None:
+                return False
+            registration.last_heartbeat = at
+            return True
+
+    def get_agent(self, agent_id: str) -> AgentRegistration | None:
+        """The agent's registration, or None."""
+        with self._lock:
+            registration = self._agents.get(agent_id)
+            return registration.model_copy(deep=True) if registration is not None else None
+
+    def list_agents(
+        self, *, seen_since: datetime | None = None, capability: str | None = None
+    ) -> list[AgentRegistration]:
+        """Registered agents by agent id, seen at or after ``seen_since`` and having
+        ``capability``, when given."""
+        since = _aware_utc(seen_since) if seen_since is not None else None
+        with self._lock:
+            chosen = [
+                r
+                for r in self._agents.values()
+                if (since is None or r.is_active(since))
+                and (capability is None or capability in r.capabilities)
+            ]
+            chosen.sort(key=lambda r: r.agent_id)
+            return [r.model_copy(deep=True) for r in chosen]
+
+    def deregister_agent(self, agent_id: str) -> bool:
+        """Remove the agent's registration; False if there was none."""
+        with self._lock:
+            return self._agents.pop(agent_id, None) is not None
 
     # -- housekeeping ---------------------------------------------------------------------
 

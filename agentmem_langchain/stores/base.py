@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from ..models import (
+    AgentRegistration,
     AgentSignal,
     AgentState,
     DecisionOutcome,
@@ -206,6 +207,32 @@ class MemoryStore(Protocol):
 
     def release_signal(self, agent_id: str, signal_id: str) -> None:
         """Give up a claim at once, making the signal pending again for ``agent_id``."""
+        ...
+
+    # -- agent registry -------------------------------------------------------------------
+
+    def register_agent(self, registration: AgentRegistration) -> None:
+        """Create the agent's registration, or replace it (re-registering is harmless)."""
+        ...
+
+    def heartbeat(self, agent_id: str, at: datetime) -> bool:
+        """Set the registration's ``last_heartbeat`` to ``at``; False if not registered."""
+        ...
+
+    def get_agent(self, agent_id: str) -> AgentRegistration | None:
+        """The agent's registration, or None."""
+        ...
+
+    def list_agents(
+        self, *, seen_since: datetime | None = None, capability: str | None = None
+    ) -> list[AgentRegistration]:
+        """Registered agents, by agent id: only those whose ``last_heartbeat`` is at or
+        after ``seen_since`` and that have ``capability``, when given. Served without
+        reading any agent's decisions, patterns or signals."""
+        ...
+
+    def deregister_agent(self, agent_id: str) -> bool:
+        """Remove the agent's registration; False if there was none."""
         ...
 
     # -- housekeeping ---------------------------------------------------------------------

@@ -5,10 +5,11 @@
 >>> MemoryManager("btc-agent-001", store=store)                # doctest: +SKIP
 
 Reads by key are strongly consistent (``get_decision``, ``load_state``, ``get_pattern``,
-history, checkpoints, signal claims); queries over an index (time ranges, types, traces,
-patterns by confidence, pending signals) are eventually consistent, as every DynamoDB GSI
-is. Index queries return keys; documents are then fetched with a consistent BatchGetItem, so
-a page never shows a stale document. ``docs/dynamodb.md`` has the whole design.
+history, checkpoints, signal claims, ``get_agent``); queries over an index (time ranges,
+types, traces, patterns by confidence, pending signals, ``list_agents``) are eventually
+consistent, as every DynamoDB GSI is. Decision index queries return keys; documents are then
+fetched with a consistent BatchGetItem, so a page never shows a stale document.
+``docs/dynamodb.md`` has the whole design.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from ..aws import DEFAULT_TABLE_PREFIX, DynamoDBClientManager, TableSetupReport, Usage
 from ..errors import NotFoundError, StateConflictError, ValidationError
 from ..models import (
+    AgentRegistration,
     AgentSignal,
     AgentState,
     DecisionOutcome,
@@ -35,7 +37,7 @@ from ..models import (
 )
 from . import dynamodb_schema as schema
 from ._common import decode_cursor, encode_cursor, epoch_seconds, stats_from_rows, to_micros
-from .dynamodb_schema import DECISIONS, PATTERNS, SIGNALS, Item, n, s
+from .dynamodb_schema import DECISIONS, PATTERNS, SIGNALS, STATE, Item, n, s
 
 _LIVE = "attribute_not_exists(#ttl) OR #ttl > :now"
 
@@ -753,6 +755,107 @@ class DynamoDBStore:
             )
         except StateConflictError:
             return  # not claimed (or already processed): nothing to give up
+
+    # -- agent registry -------------------------------------------------------------------
+    #
+    # A registration is the item (agent_id, "REGISTRATION") of the agent's own state
+    # partition, so the agent's least-privilege credentials register, heartbeat and
+    # deregister it, and cannot write anyone else's. Every registration also carries
+    # ``registry_pk = "#agents"``: AgentRegistryIndex (projected whole, sorted by agent id)
+    # lists them with one paginated Query, the only read of the registry that crosses agents.
+
+    def register_agent(self, registration: AgentRegistration) -> None:
+        item = schema.registration_item(registration)
+        self._io.call(
+            "PutItem",
+            "register_agent",
+            lambda r: schema.index_write_units(STATE, r.get("Attributes"), item),
+            TableName=self._state,
+            Item=item,
+            ReturnValues="ALL_OLD",
+        )
+
+    def heartbeat(self, agent_id: str, at: datetime) -> bool:
+        beat = n(to_micros(at))
+
+        def estimate(response: dict[str, Any]) -> float:
+            old = response.get("Attributes", {})
+            return schema.index_write_units(STATE, old, {**old, "last_heartbeat": beat})
+
+        try:
+            self._io.call(
+                "UpdateItem",
+                "heartbeat",
+                estimate,
+                TableName=self._state,
+                Key=schema.registration_key(agent_id),
+                UpdateExpression="SET #hb = :hb",
+                ConditionExpression="attribute_exists(#reg)",
+                ExpressionAttributeNames={"#hb": "last_heartbeat", "#reg": "registry_pk"},
+                ExpressionAttributeValues={":hb": beat},
+                ReturnValues="ALL_OLD",
+            )
+        except StateConflictError:
+            return False  # not registered: the condition keeps the update from creating it
+        return True
+
+    def get_agent(self, agent_id: str) -> AgentRegistration | None:
+        response = self._io.call(
+            "GetItem",
+            "get_agent",
+            TableName=self._state,
+            Key=schema.registration_key(agent_id),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        return schema.registration_from_item(item) if item else None
+
+    def list_agents(
+        self, *, seen_since: datetime | None = None, capability: str | None = None
+    ) -> list[AgentRegistration]:
+        names = {"#pk": "registry_pk"}
+        values: dict[str, Any] = {":pk": s(schema.REGISTRY)}
+        filters = []
+        if seen_since is not None:
+            filters.append("#hb >= :since")
+            names["#hb"], values[":since"] = "last_heartbeat", n(to_micros(seen_since))
+        if capability is not None:
+            filters.append("contains(#caps, :cap)")
+            names["#caps"], values[":cap"] = "capabilities", s(capability)
+        params: dict[str, Any] = {
+            "TableName": self._state,
+            "IndexName": "AgentRegistryIndex",
+            "KeyConditionExpression": "#pk = :pk",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": True,
+        }
+        if filters:
+            params["FilterExpression"] = " AND ".join(filters)
+        since_us = to_micros(seen_since) if seen_since is not None else None
+        found: list[AgentRegistration] = []
+        for page in self._io.query_pages("list_agents", **params):
+            for item in page.get("Items", []):
+                registration = schema.registration_from_item(item)
+                if registration is None:
+                    continue  # an item of the agent's partition that is not its registration
+                if since_us is not None and to_micros(registration.last_heartbeat) < since_us:
+                    continue
+                if capability is not None and capability not in registration.capabilities:
+                    continue
+                found.append(registration)
+        return found
+
+    def deregister_agent(self, agent_id: str) -> bool:
+        response = self._io.call(
+            "DeleteItem",
+            "deregister_agent",
+            lambda r: schema.index_write_units(STATE, r.get("Attributes"), None),
+            TableName=self._state,
+            Key=schema.registration_key(agent_id),
+            ReturnValues="ALL_OLD",
+        )
+        return bool(response.get("Attributes"))
 
     # -- housekeeping ---------------------------------------------------------------------
 

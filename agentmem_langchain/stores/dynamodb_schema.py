@@ -5,7 +5,8 @@ every access pattern. An item keeps the model's JSON in one string attribute ``d
 nested maps, empty strings and floats round-trip exactly) next to the scalar key and index
 attributes. GSI keys must be scalar strings or numbers, so booleans and lists never appear in
 a key: success becomes a sparse ``status_pk``, short-term memory a sparse ``stm_pk`` and
-sharing one item per (pattern, grantee).
+sharing one item per (pattern, grantee). The agent registry is one item per agent in its own
+state partition, listed through the sparse AgentRegistryIndex (partition ``#agents``).
 
 Only ``create_all_tables``/``delete_all_tables`` talk to a server (through the client they
 are given); :mod:`agentmem_langchain.aws` owns the client and translates its errors.
@@ -18,12 +19,18 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 from ..errors import ConfigurationError, ValidationError
-from ..models import AgentSignal, DecisionOutcome, DecisionRecord, MemoryPattern
+from ..models import (
+    AgentRegistration,
+    AgentSignal,
+    DecisionOutcome,
+    DecisionRecord,
+    MemoryPattern,
+)
 from ._common import to_micros
 
 Item = dict[str, Any]
@@ -31,6 +38,12 @@ Item = dict[str, Any]
 
 BROADCAST = "#broadcast"
 """TargetAgentIndex partition of broadcast signals ('#' cannot occur in an agent id)."""
+
+REGISTRY = "#agents"
+"""AgentRegistryIndex partition of every registration ('#' cannot occur in an agent id)."""
+
+REGISTRATION_SK = "REGISTRATION"
+"""Sort key of an agent's registration item in its own partition of the state table."""
 
 MAX_ITEM_BYTES = 350 * 1024
 """Items are kept under this (DynamoDB's hard limit is 400 KB) by truncating captured fields."""
@@ -132,7 +145,14 @@ PATTERNS = TableSpec(
         IndexSpec("SharedPatternIndex", "grantee", "conf"),
     ),
 )
-STATE = TableSpec(name="agent_state", partition_key="agent_id", sort_key="sk")
+STATE = TableSpec(
+    name="agent_state",
+    partition_key="agent_id",
+    sort_key="sk",
+    # Sparse: only registration items carry ``registry_pk``. Projected whole, so listing
+    # agents never reads their partitions (which an agent's IAM policy does not allow).
+    indexes=(IndexSpec("AgentRegistryIndex", "registry_pk", "agent_id"),),
+)
 SIGNALS = TableSpec(
     name="agent_signals",
     partition_key="agent_id",
@@ -484,6 +504,47 @@ def signal_status_key(agent_id: str, signal_id: str) -> Item:
     return {"agent_id": s(agent_id), "sk": s(f"C#{signal_id}")}
 
 
+# -- agent registry ---------------------------------------------------------------------------
+
+
+def registration_key(agent_id: str) -> Item:
+    """An agent's registration: an item of its own partition, so its credentials suffice."""
+    return {"agent_id": s(agent_id), "sk": s(REGISTRATION_SK)}
+
+
+def registration_item(registration: AgentRegistration) -> Item:
+    """The registration item: ``doc`` (the registration without ``last_heartbeat``), the
+    heartbeat as microseconds (a heartbeat updates it alone), the capabilities as a list
+    (for ``contains``) and ``registry_pk``, which puts it into AgentRegistryIndex."""
+    item: Item = {
+        **registration_key(registration.agent_id),
+        "registry_pk": s(REGISTRY),
+        "last_heartbeat": n(to_micros(registration.last_heartbeat)),
+        "doc": s(registration.model_dump_json(exclude={"last_heartbeat"})),
+    }
+    if registration.capabilities:
+        item["capabilities"] = {"L": [s(c) for c in dict.fromkeys(registration.capabilities)]}
+    return item
+
+
+def registration_from_item(item: Mapping[str, Any]) -> AgentRegistration | None:
+    """The registration stored in ``item``; None unless it is the registration item of the
+    partition it is in. The partition key is the one attribute IAM lets nobody but the
+    agent itself write, so an agent cannot make the index show a registration of another."""
+    if text(item, "sk") != REGISTRATION_SK:
+        return None
+    data = json.loads(item["doc"]["S"])
+    if data.get("agent_id") != text(item, "agent_id"):
+        return None
+    data["last_heartbeat"] = from_micros(integer(item["last_heartbeat"]))
+    return AgentRegistration.model_validate(data)
+
+
+def from_micros(micros: int) -> datetime:
+    """The UTC datetime ``micros`` microseconds after the epoch (exact, unlike floats)."""
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=micros)
+
+
 # -- estimated index writes -------------------------------------------------------------------
 
 
@@ -590,7 +651,8 @@ def _check_existing(client: Any, spec: TableSpec, table: str) -> None:
     if missing or keys != [spec.partition_key, spec.sort_key]:
         raise ConfigurationError(
             f"table {table} exists with another layout (keys {keys}, missing indexes "
-            f"{missing}); use another table_prefix or migrate it"
+            f"{missing}); use another table_prefix or migrate it (docs/dynamodb.md, "
+            "'Upgrading existing tables')"
         )
 
 
@@ -650,6 +712,8 @@ __all__ = [
     "DECISIONS",
     "MAX_ITEM_BYTES",
     "PATTERNS",
+    "REGISTRATION_SK",
+    "REGISTRY",
     "SIGNALS",
     "STATE",
     "TABLES",
@@ -663,8 +727,12 @@ __all__ = [
     "decision_from_item",
     "decision_item",
     "delete_all_tables",
+    "from_micros",
     "index_write_units",
     "item_size",
     "order_key",
+    "registration_from_item",
+    "registration_item",
+    "registration_key",
     "time_key",
 ]

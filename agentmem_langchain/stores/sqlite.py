@@ -46,6 +46,7 @@ from ..errors import (
     ValidationError,
 )
 from ..models import (
+    AgentRegistration,
     AgentSignal,
     AgentState,
     DecisionOutcome,
@@ -122,10 +123,17 @@ CREATE INDEX signal_deliveries_open
 CREATE INDEX signal_deliveries_by_signal ON signal_deliveries (signal_id);
 """
 
+# The agent registry, one row per agent. It is small: list_agents walks it in primary-key
+# order (its result order) and filters on the way, capabilities read from the body.
+_SCHEMA_V2 = """
+CREATE TABLE agents (
+    agent_id TEXT PRIMARY KEY, last_heartbeat INTEGER NOT NULL, body TEXT NOT NULL);
+"""
+
 # Forward migrations, each a script of statements ending in ";" at the end of a line:
 # applying _MIGRATIONS[v] takes a file from user_version v to v + 1. Append; never edit one
 # that has shipped.
-_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1,)
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
 
 _LIVE_DECISION = "(ttl IS NULL OR ttl > :now_s)"
 
@@ -933,6 +941,67 @@ class SQLiteStore:
         with self._transaction("release_signal", write=True) as conn:
             _delivery_status(conn, agent_id, signal_id)
             conn.execute(sql, (agent_id, signal_id))
+
+    # -- agent registry -------------------------------------------------------------------
+
+    def register_agent(self, registration: AgentRegistration) -> None:
+        """Create the agent's registration, or replace it (re-registering is harmless)."""
+        row = (
+            registration.agent_id,
+            to_micros(registration.last_heartbeat),
+            registration.model_dump_json(),
+        )
+        with self._transaction("register_agent", write=True) as conn:
+            conn.execute("INSERT OR REPLACE INTO agents VALUES (?, ?, ?)", row)
+
+    def heartbeat(self, agent_id: str, at: datetime) -> bool:
+        """Set the registration's ``last_heartbeat`` to ``at``; False if not registered."""
+        with self._transaction("heartbeat", write=True) as conn:
+            found = conn.execute("SELECT body FROM agents WHERE agent_id = ?", (agent_id,))
+            row = found.fetchone()
+            if row is None:
+                return False
+            registration = AgentRegistration.model_validate_json(row[0])
+            registration.last_heartbeat = at
+            conn.execute(
+                "UPDATE agents SET last_heartbeat = ?, body = ? WHERE agent_id = ?",
+                (to_micros(registration.last_heartbeat), registration.model_dump_json(), agent_id),
+            )
+            return True
+
+    def get_agent(self, agent_id: str) -> AgentRegistration | None:
+        """The agent's registration, or None."""
+        with self._transaction("get_agent") as conn:
+            row = conn.execute("SELECT body FROM agents WHERE agent_id = ?", (agent_id,))
+            found = row.fetchone()
+        return None if found is None else AgentRegistration.model_validate_json(found[0])
+
+    def list_agents(
+        self, *, seen_since: datetime | None = None, capability: str | None = None
+    ) -> list[AgentRegistration]:
+        """Registered agents, by agent id: those whose ``last_heartbeat`` is at or after
+        ``seen_since`` and that have ``capability``, when given."""
+        conditions: list[str] = []
+        params: dict[str, Any] = {}
+        if seen_since is not None:
+            conditions.append("last_heartbeat >= :since")
+            params["since"] = to_micros(seen_since)
+        if capability is not None:
+            conditions.append(
+                "EXISTS (SELECT 1 FROM json_each(body, '$.capabilities') WHERE value = :cap)"
+            )
+            params["cap"] = _label(capability)
+        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
+        sql = f"SELECT body FROM agents{where} ORDER BY agent_id"
+        with self._transaction("list_agents") as conn:
+            rows = conn.execute(sql, params).fetchall()
+        return [AgentRegistration.model_validate_json(row[0]) for row in rows]
+
+    def deregister_agent(self, agent_id: str) -> bool:
+        """Remove the agent's registration; False if there was none."""
+        with self._transaction("deregister_agent", write=True) as conn:
+            deleted = conn.execute("DELETE FROM agents WHERE agent_id = ?", (agent_id,))
+            return deleted.rowcount > 0
 
     # -- housekeeping ---------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from agentmem_langchain import MemoryManager, MemoryPattern, ValidationError
+from agentmem_langchain import AgentRegistration, MemoryManager, MemoryPattern, ValidationError
 from agentmem_langchain.aws import Usage, UsageLine
 from agentmem_langchain.cli import app
 from agentmem_langchain.cost import Prices, measure_cycles, project_monthly_cost
@@ -173,7 +173,10 @@ def _leading_keys(
 
 def test_every_request_of_an_agents_workload_is_allowed_by_its_policy(moto_store):
     """The policy is checked against what the store really sends, on a workload that reads
-    what others shared with the agent and what they broadcast to it."""
+    what others shared with the agent and what they broadcast to it, and that registers
+    the agent and lists the others."""
+    eth = AgentRegistration(agent_id="eth-agent-002", capabilities=["eth"])
+    moto_store.register_agent(eth)
     other = MemoryManager("eth-agent-002", store=moto_store)
     other.store_pattern(
         MemoryPattern(
@@ -203,6 +206,17 @@ def test_every_request_of_an_agents_workload_is_allowed_by_its_policy(moto_store
         memory.mark_signal_processed(signal.signal_id)
     memory.checkpoint("c1")
     memory.rollback("c1")
+    me = AgentRegistration(agent_id="btc-agent-001", capabilities=["btc"])
+    moto_store.register_agent(me)
+    moto_store.register_agent(me)  # re-registering replaces it
+    assert moto_store.heartbeat("btc-agent-001", me.last_heartbeat)
+    assert moto_store.get_agent("btc-agent-001") == me
+    listed = moto_store.list_agents(seen_since=eth.last_heartbeat)
+    assert [r.agent_id for r in listed] == ["btc-agent-001", "eth-agent-002"]
+    assert [r.agent_id for r in moto_store.list_agents(capability="eth")] == ["eth-agent-002"]
+    assert moto_store.deregister_agent("btc-agent-001")
+    assert not moto_store.heartbeat("btc-agent-001", me.last_heartbeat)
+    assert not moto_store.deregister_agent("btc-agent-001")
 
     policy = iam_policy("btc-agent-001", table_prefix="unit_")
     checked = 0
@@ -211,7 +225,38 @@ def test_every_request_of_an_agents_workload_is_allowed_by_its_policy(moto_store
             assert _allowed(policy, table, index, key), (api, table, index, key)
             checked += 1
     assert checked > 30
+    apis = {(api, p["TableName"], p.get("IndexName")) for api, p in sent if "TableName" in p}
+    state = "unit_agent_state"
+    for api in ("PutItem", "UpdateItem", "GetItem", "DeleteItem"):
+        assert (api, state, None) in apis, api
+    assert ("Query", state, "AgentRegistryIndex") in apis
     assert not _allowed(policy, "unit_agent_decisions", None, "eth-agent-002")
+    # Another agent's registration can be listed, never written, read by key or deleted.
+    assert not _allowed(policy, state, None, "eth-agent-002")
+    assert _allowed(policy, state, "AgentRegistryIndex", "#agents")
+    [registry] = [s for s in policy["Statement"] if "#agents" in json.dumps(s["Condition"])]
+    assert registry["Action"] == ["dynamodb:Query"]
+    assert registry["Resource"] == [f"arn:aws:dynamodb:*:*:table/{state}/index/AgentRegistryIndex"]
+
+
+def test_an_agent_cannot_appear_in_the_registry_as_another(moto_store):
+    """What the policy lets an agent write is its own partition, whatever index keys the
+    items carry; the registry shows only an item that is its partition's registration."""
+    client = moto_store.client_manager.client
+    forged = AgentRegistration(agent_id="eth-agent-002", capabilities=["admin"])
+    doc = {"S": forged.model_dump_json(exclude={"last_heartbeat"})}
+    common = {"registry_pk": {"S": "#agents"}, "last_heartbeat": {"N": "1"}, "doc": doc}
+    for sk in ("REGISTRATION", "REGISTRATION#2", "STATE#x"):
+        client.put_item(
+            TableName="unit_agent_state",
+            Item={"agent_id": {"S": "btc-agent-001"}, "sk": {"S": sk}, **common},
+        )
+
+    assert moto_store.list_agents() == []
+    assert moto_store.get_agent("btc-agent-001") is None
+    assert moto_store.get_agent("eth-agent-002") is None
+    moto_store.register_agent(AgentRegistration(agent_id="btc-agent-001"))
+    assert [r.agent_id for r in moto_store.list_agents()] == ["btc-agent-001"]
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import pytest
 from agentmem_langchain.aws import DynamoDBClientManager
 from agentmem_langchain.errors import ConfigurationError
 from agentmem_langchain.models import (
+    AgentRegistration,
     AgentSignal,
     AgentState,
     DecisionOutcome,
@@ -38,7 +39,8 @@ BACKENDS = ["moto", "dynalite"]
 # (table, partition key, sort key) and {index: (partition key, sort key)}, as documented in
 # agentmem_langchain/stores/dynamodb_schema.py. The seed's six GSIs are SuccessIndex,
 # DecisionTypeIndex, STMIndex, ConfidenceIndex, SharedPatternIndex and TargetAgentIndex;
-# the store adds TimeIndex, TraceIndex and ParentIndex on decisions.
+# the store adds TimeIndex, TraceIndex and ParentIndex on decisions and AgentRegistryIndex
+# on state (the agent registry: partition "#agents", sorted by agent id).
 EXPECTED: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
     "agent_decisions": (
         "agent_id",
@@ -60,7 +62,11 @@ EXPECTED: dict[str, tuple[str, str, dict[str, tuple[str, str]]]] = {
             "SharedPatternIndex": ("grantee", "conf"),
         },
     ),
-    "agent_state": ("agent_id", "sk", {}),
+    "agent_state": (
+        "agent_id",
+        "sk",
+        {"AgentRegistryIndex": ("registry_pk", "agent_id")},
+    ),
     "agent_signals": ("agent_id", "sk", {"TargetAgentIndex": ("target_pk", "order")}),
 }
 SEED_INDEXES = {
@@ -205,7 +211,7 @@ def test_index_projections_match_the_schema_module(
                 want.get("NonKeyAttributes", [])
             ), index.name
             checked += 1
-    assert checked == sum(len(indexes) for _, _, indexes in EXPECTED.values()) == 9
+    assert checked == sum(len(indexes) for _, _, indexes in EXPECTED.values()) == 10
 
 
 def test_the_seeds_six_indexes_are_all_in_the_schema() -> None:
@@ -260,6 +266,29 @@ def test_a_table_with_another_layout_is_refused_not_reused(
     )
 
     with pytest.raises(ConfigurationError, match=manager.names.state):
+        manager.create_all_tables()
+
+
+@backends
+def test_a_state_table_without_the_registry_index_is_refused_naming_it(
+    make_manager: Callable[..., DynamoDBClientManager],
+) -> None:
+    # The state table as it was before the agent registry: same keys, no index.
+    manager = make_manager()
+    manager.client.create_table(
+        TableName=manager.names.state,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "agent_id", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": "agent_id", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+    )
+
+    with pytest.raises(ConfigurationError, match="AgentRegistryIndex"):
         manager.create_all_tables()
 
 
@@ -419,6 +448,13 @@ def _workload(store: DynamoDBStore) -> None:
     store.release_signal(a, claimed[0].signal_id)
     assert store.mark_signal_processed(a, claimed[0].signal_id)
     assert store.pending_signals(a) == []
+
+    store.register_agent(AgentRegistration(agent_id=a, capabilities=["plan"], last_heartbeat=T0))
+    store.register_agent(AgentRegistration(agent_id=b, last_heartbeat=T0))
+    assert store.heartbeat(a, T0 + timedelta(seconds=1))
+    assert store.get_agent(a) is not None
+    assert [r.agent_id for r in store.list_agents(seen_since=T0, capability="plan")] == [a]
+    assert store.deregister_agent(b)
 
 
 def test_a_contract_like_workload_never_scans(store: DynamoDBStore) -> None:

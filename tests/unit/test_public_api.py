@@ -15,15 +15,16 @@ import agentmem_langchain
 ROOT = Path(__file__).resolve().parents[2]
 
 PUBLIC = {
-    "AgentMemError", "AgentMemoryCallbackHandler", "AgentSignal", "AgentState",
-    "AsyncAgentMemoryCallbackHandler", "ConfigurationError", "ConsolidationScheduler",
-    "ContextThreadPoolExecutor", "DecisionContext", "DecisionLogger", "DecisionOutcome",
-    "DecisionReasoning", "DecisionRecord", "DecisionStats", "DecisionType", "MemoryManager",
-    "MemoryPattern", "MemoryStore", "MemoryType", "NotFoundError", "OutcomeStatus", "Page",
-    "PatternLearner", "PatternRetriever", "PatternStatus", "PatternType", "PatternVersion",
-    "ProcessingStatus", "SignalPriority", "SignalType", "StateCheckpoint", "StateConflictError",
-    "StoreUnavailableError", "ValidationError", "__version__", "consolidate",
-    "current_decision", "decision", "flush", "instrument", "open_store", "uninstrument",
+    "AgentMemError", "AgentMemoryCallbackHandler", "AgentRegistration", "AgentSignal",
+    "AgentState", "AsyncAgentMemoryCallbackHandler", "ConfigurationError",
+    "ConsolidationScheduler", "ContextThreadPoolExecutor", "DecisionContext", "DecisionLogger",
+    "DecisionOutcome", "DecisionReasoning", "DecisionRecord", "DecisionStats", "DecisionType",
+    "MemoryManager", "MemoryPattern", "MemoryStore", "MemoryType", "MultiAgentCoordinator",
+    "NotFoundError", "OutcomeStatus", "Page", "PatternLearner", "PatternRetriever",
+    "PatternStatus", "PatternType", "PatternVersion", "ProcessingStatus", "SignalPriority",
+    "SignalType", "StateCheckpoint", "StateConflictError", "StoreUnavailableError",
+    "ValidationError", "consolidate", "current_decision", "decision", "flush", "instrument",
+    "open_store", "uninstrument", "__version__",
 }  # fmt: skip
 
 

@@ -44,5 +44,7 @@ def test_readme_python_examples_run_in_order(tmp_path):
     assert "{'risk': 'low'}" in out
     assert "{'asset': 'BTC', 'side': 'long'}" in out
     assert "confidence" in out
+    assert "eth got price_request {'asset': 'BTC'}" in out
+    assert "['When funding turns negative, cryptoquant leads coinglass']" in out
     assert "agentmem_agent_decisions: created" in out  # DynamoDB tables, on moto
     assert "'agent_decisions': {'read_units'" in out

@@ -26,6 +26,7 @@ from agentmem_langchain.errors import (
     StoreUnavailableError,
 )
 from agentmem_langchain.models import (
+    AgentRegistration,
     AgentSignal,
     AgentState,
     DecisionContext,
@@ -36,7 +37,7 @@ from agentmem_langchain.models import (
     MemoryPattern,
 )
 from agentmem_langchain.stores import sqlite as sqlite_module
-from agentmem_langchain.stores._common import epoch_seconds, stats_from_rows
+from agentmem_langchain.stores._common import epoch_seconds, stats_from_rows, to_micros
 from agentmem_langchain.stores.sqlite import SQLiteStore
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -270,6 +271,34 @@ def test_a_file_from_a_newer_version_is_refused(db_path: Path) -> None:
 
     with pytest.raises(StoreUnavailableError, match=f"schema version {newer}.*upgrade"):
         SQLiteStore(db_path)
+
+
+def test_a_version_1_file_gets_the_agent_registry_and_keeps_its_decisions(db_path: Path) -> None:
+    kept = [decision(), decision("agent-b", seconds=-30, outcome=DecisionOutcome(success=True))]
+    with raw(db_path) as conn:
+        conn.executescript(sqlite_module._SCHEMA_V1)
+        conn.executemany(
+            sqlite_module._UPSERT_DECISION, [sqlite_module._decision_row(r) for r in kept]
+        )
+        conn.execute("PRAGMA user_version = 1")
+    assert count(db_path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'agents'") == 0
+
+    with SQLiteStore(db_path) as store:
+        assert [store.get_decision(r.agent_id, r.decision_id) for r in kept] == kept
+        registration = AgentRegistration(
+            agent_id="agent-a", capabilities=["pricing"], registered_at=T0, last_heartbeat=T0
+        )
+        store.register_agent(registration)
+        assert store.list_agents(capability="pricing") == [registration]
+
+    assert user_version(db_path) == len(sqlite_module._MIGRATIONS) == 2
+    with SQLiteStore(db_path) as store:  # the upgraded file opens as it is
+        assert store.get_agent("agent-a") == registration
+        assert store.query_decisions("agent-b").items == [kept[1]]
+    with raw(db_path) as conn:
+        assert conn.execute("SELECT agent_id, last_heartbeat FROM agents").fetchall() == [
+            ("agent-a", to_micros(T0))
+        ]
 
 
 # -- query plans ----------------------------------------------------------------------------
