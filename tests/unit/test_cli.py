@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from agentmem_langchain import DecisionLogger, MemoryManager
+from agentmem_langchain import DecisionLogger, MemoryManager, MemoryPattern
 from agentmem_langchain.cli import app
 from agentmem_langchain.stores.sqlite import SQLiteStore
 
@@ -97,3 +97,73 @@ def test_help_lists_the_commands():
     assert result.exit_code == 0
     for command in ("init", "stats", "decisions"):
         assert command in result.output
+
+
+@pytest.fixture
+def linked_db(tmp_path):
+    path = tmp_path / "linked.db"
+    with SQLiteStore(path) as store:
+        memory = MemoryManager("cli-agent", store=store)
+        logger = DecisionLogger(memory)
+        root = logger.log_decision("strategy_selection", selected=["momentum"], confidence=0.8)
+        child = logger.log_decision("risk_assessment", parent_decision_id=root, confidence=0.6)
+        logger.log_outcome(child, success=True)
+        memory.store_pattern(
+            MemoryPattern(
+                agent_id="cli-agent",
+                decision_type="source_selection",
+                description="high volatility: coinglass",
+                confidence=0.71,
+                success_rate=0.84,
+                sample_size=50,
+                success_count=42,
+            )
+        )
+        MemoryManager("eth-agent", store=store).publish_signal(
+            "market_signal", {"side": "long"}, targets=["cli-agent"], priority=7
+        )
+    return path, root, child
+
+
+def test_chain_prints_the_tree_with_parent_above_child(linked_db):
+    path, root, child = linked_db
+    result = invoke("--sqlite-path", str(path), "chain", child, "--agent-id", "cli-agent")
+    assert result.exit_code == 0, result.output
+    assert result.output.index(root) < result.output.index(child)
+    assert "strategy_selection" in result.output and "risk_assessment" in result.output
+
+
+def test_chain_json_is_root_first(linked_db):
+    path, root, child = linked_db
+    result = invoke("--sqlite-path", str(path), "chain", child, "--agent-id", "cli-agent", "--json")
+    assert [r["decision_id"] for r in json.loads(result.output)] == [root, child]
+
+
+def test_chain_of_an_unknown_decision_exits_2(linked_db):
+    path, _, _ = linked_db
+    result = invoke(
+        "--sqlite-path", str(path), "chain", "01M8SXGF4PHCJVH8HT3F7WWYP8", "--agent-id", "cli-agent"
+    )
+    assert result.exit_code == 2
+    assert "not found" in result.output and "Traceback" not in result.output
+
+
+def test_patterns_lists_the_agents_patterns(linked_db):
+    path, _, _ = linked_db
+    result = invoke("--sqlite-path", str(path), "patterns", "--agent-id", "cli-agent", "--json")
+    assert result.exit_code == 0, result.output
+    [pattern] = json.loads(result.output)
+    assert pattern["description"] == "high volatility: coinglass"
+    table = invoke("--sqlite-path", str(path), "patterns", "--agent-id", "cli-agent")
+    assert "0.71" in table.output and "84%" in table.output
+    none = invoke("--sqlite-path", str(path), "patterns", "--agent-id", "cli-agent", "--shared")
+    assert "0 patterns" in none.output
+
+
+def test_signals_shows_pending_signals_without_claiming_them(linked_db):
+    path, _, _ = linked_db
+    for _ in range(2):  # reading twice: still pending
+        result = invoke("--sqlite-path", str(path), "signals", "--agent-id", "cli-agent", "--json")
+        assert result.exit_code == 0, result.output
+        [signal] = json.loads(result.output)
+        assert (signal["source_agent_id"], signal["priority"]) == ("eth-agent", 7)
