@@ -516,6 +516,39 @@ def iam_policy(
     typer.echo(json.dumps(policy, indent=2))
 
 
+@app.command()
+def dashboard(
+    agent_ids: Annotated[
+        list[str], typer.Option("--agent-id", help="An agent to show (repeat for several).")
+    ],
+    name: Annotated[str, typer.Option(help="Dashboard name.")] = "agentmem",
+    decision_type: Annotated[
+        list[str] | None, typer.Option("--type", help="A decision type to chart (repeatable).")
+    ] = None,
+    namespace: Annotated[str, typer.Option(help="CloudWatch namespace.")] = "AgentMem",
+    region: Annotated[str | None, typer.Option(help="AWS region (default: AWS_REGION).")] = None,
+    create: Annotated[
+        bool, typer.Option("--create", help="Create or replace it in CloudWatch (PutDashboard).")
+    ] = False,
+) -> None:
+    """Print the CloudWatch dashboard of agents' metrics; ``--create`` puts it in CloudWatch.
+
+    Example: ``agentmem dashboard --agent-id btc-agent-001 --agent-id eth-agent-002 --create``
+    """
+    from .cloudwatch import create_dashboard, dashboard_body
+
+    types = decision_type or []
+    with _cli_errors():
+        if not create:
+            body = dashboard_body(namespace, agent_ids, types, region=region)
+            typer.echo(json.dumps(body, indent=2))
+            return
+        result = create_dashboard(name, agent_ids, types, namespace=namespace, region=region)
+    console.print(f"[green]dashboard ready:[/green] {result.name} {result.arn or ''}")
+    for message in result.messages:
+        err_console.print(f"[yellow]CloudWatch:[/yellow] {message}", highlight=False)
+
+
 def main() -> None:
     """Entry point of the ``agentmem`` script."""
     app()

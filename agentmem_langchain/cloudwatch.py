@@ -545,6 +545,8 @@ def _make_client(region: str | None, boto3_session: Any) -> CloudWatchClient:
         from botocore.exceptions import NoRegionError
     except ImportError as exc:  # pragma: no cover - exercised only without the extra
         raise ImportError(_MISSING_BOTO3) from exc
+    # boto3 reads AWS_DEFAULT_REGION only; the library documents AWS_REGION too.
+    region = region or os.environ.get("AWS_REGION") or None
     config = Config(
         retries={"mode": "standard", "total_max_attempts": 3},
         connect_timeout=2.0,

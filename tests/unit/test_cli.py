@@ -167,3 +167,27 @@ def test_signals_shows_pending_signals_without_claiming_them(linked_db):
         assert result.exit_code == 0, result.output
         [signal] = json.loads(result.output)
         assert (signal["source_agent_id"], signal["priority"]) == ("eth-agent", 7)
+
+
+def test_dashboard_prints_the_body_and_create_puts_it_in_cloudwatch(monkeypatch):
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    printed = invoke("dashboard", "--agent-id", "cli-agent")
+    assert printed.exit_code == 0, printed.output
+    assert "cli-agent" in json.dumps(json.loads(printed.output))
+    with mock_aws():
+        created = invoke("dashboard", "--agent-id", "cli-agent", "--name", "ops", "--create")
+        assert created.exit_code == 0, created.output
+        body = boto3.client("cloudwatch", region_name="us-east-1").get_dashboard(
+            DashboardName="ops"
+        )["DashboardBody"]
+    assert json.loads(body) == json.loads(printed.output)
+
+
+def test_dashboard_without_a_region_exits_2(monkeypatch):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    result = invoke("dashboard", "--agent-id", "cli-agent")
+    assert result.exit_code == 2 and "region" in result.output
