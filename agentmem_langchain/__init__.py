@@ -49,12 +49,14 @@ from .models import (
 from .stores import MemoryStore
 
 if TYPE_CHECKING:
+    from .analytics import Analytics
     from .callbacks import (
         AgentMemoryCallbackHandler,
         AsyncAgentMemoryCallbackHandler,
         instrument,
         uninstrument,
     )
+    from .cloudwatch import CloudWatchExporter
     from .coordination import MultiAgentCoordinator
     from .decorators import ContextThreadPoolExecutor, current_decision, decision
     from .learning import ConsolidationScheduler, PatternLearner, consolidate
@@ -64,6 +66,8 @@ __version__ = "0.1.0"
 
 # Capture, learning and retrieval load langchain-core: imported on first use, not here.
 _LAZY = {
+    "Analytics": "analytics",
+    "CloudWatchExporter": "cloudwatch",
     "AgentMemoryCallbackHandler": "callbacks",
     "AsyncAgentMemoryCallbackHandler": "callbacks",
     "instrument": "callbacks",
@@ -105,7 +109,9 @@ __all__ = [
     "AgentRegistration",
     "AgentSignal",
     "AgentState",
+    "Analytics",
     "AsyncAgentMemoryCallbackHandler",
+    "CloudWatchExporter",
     "ConfigurationError",
     "ConsolidationScheduler",
     "ContextThreadPoolExecutor",

@@ -293,6 +293,51 @@ def signals(
     console.print(table)
 
 
+@app.command()
+def calibration(
+    ctx: typer.Context,
+    agent_id: AgentOption = None,
+    hours: Annotated[float, typer.Option(min=0.001, help="Window, in hours.")] = 24.0,
+    bins: Annotated[int, typer.Option(min=1, max=100, help="Reliability bins.")] = 10,
+    decision_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also save a reliability diagram (PNG) here.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Does stated confidence match how often decisions succeed? Bins, ECE and Brier score.
+
+    Example: ``agentmem calibration --agent-id btc-agent-001 --plot reliability.png``
+    """
+    from .analytics import Analytics
+
+    with _memory(ctx, agent_id) as memory, _cli_errors():
+        analytics = Analytics(memory)
+        result = analytics.calibration(bins, hours=hours, decision_type=decision_type)
+        if plot is not None:
+            analytics.plot_reliability(bins, path=plot, hours=hours, decision_type=decision_type)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    table = Table(title=f"{memory.agent_id}: calibration over {result.count} decided decisions")
+    for column in ("confidence", "decisions", "mean confidence", "success rate"):
+        table.add_column(column, justify="right")
+    for b in result.bins:
+        table.add_row(
+            f"{b.lower:.1f}-{b.upper:.1f}",
+            str(b.count),
+            _fmt(b.mean_confidence, "{:.2f}"),
+            _fmt(b.success_rate, "{:.0%}"),
+        )
+    console.print(table)
+    console.print(
+        f"expected calibration error {_fmt(result.expected_calibration_error, '{:.3f}')}, "
+        f"Brier score {_fmt(result.brier_score, '{:.3f}')}"
+    )
+    if plot is not None:
+        console.print(f"reliability diagram: {plot}")
+
+
 def stats_table(result: DecisionStats, hours: float) -> Table:
     """A rich table of ``DecisionStats`` (also used by the demo)."""
     table = Table(title=f"{result.agent_id}: last {_hours(hours)}", show_header=False)

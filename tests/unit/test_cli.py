@@ -191,3 +191,18 @@ def test_dashboard_without_a_region_exits_2(monkeypatch):
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     result = invoke("dashboard", "--agent-id", "cli-agent")
     assert result.exit_code == 2 and "region" in result.output
+
+
+def test_calibration_reports_bins_ece_and_saves_a_plot(db, tmp_path):
+    png = tmp_path / "reliability.png"
+    args = ("--sqlite-path", str(db), "calibration", "--agent-id", "cli-agent")
+    result = invoke(*args, "--json", "--plot", str(png))
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    # Three decisions at confidence 0.5, two of them successes.
+    assert data["count"] == 3
+    assert data["brier_score"] == pytest.approx((0.25 + 0.25 + 0.25) / 3)
+    assert data["expected_calibration_error"] == pytest.approx(abs(2 / 3 - 0.5))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = invoke(*args)
+    assert "expected calibration error 0.167" in table.output

@@ -16,15 +16,16 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PUBLIC = {
     "AgentMemError", "AgentMemoryCallbackHandler", "AgentRegistration", "AgentSignal",
-    "AgentState", "AsyncAgentMemoryCallbackHandler", "ConfigurationError",
-    "ConsolidationScheduler", "ContextThreadPoolExecutor", "DecisionContext", "DecisionLogger",
-    "DecisionOutcome", "DecisionReasoning", "DecisionRecord", "DecisionStats", "DecisionType",
-    "MemoryManager", "MemoryPattern", "MemoryStore", "MemoryType", "MultiAgentCoordinator",
-    "NotFoundError", "OutcomeStatus", "Page", "PatternLearner", "PatternRetriever",
-    "PatternStatus", "PatternType", "PatternVersion", "ProcessingStatus", "SignalPriority",
-    "SignalType", "StateCheckpoint", "StateConflictError", "StoreUnavailableError",
-    "ValidationError", "consolidate", "current_decision", "decision", "flush", "instrument",
-    "open_store", "uninstrument", "__version__",
+    "AgentState", "Analytics", "AsyncAgentMemoryCallbackHandler", "CloudWatchExporter",
+    "ConfigurationError", "ConsolidationScheduler", "ContextThreadPoolExecutor",
+    "DecisionContext", "DecisionLogger", "DecisionOutcome", "DecisionReasoning",
+    "DecisionRecord", "DecisionStats", "DecisionType", "MemoryManager", "MemoryPattern",
+    "MemoryStore", "MemoryType", "MultiAgentCoordinator", "NotFoundError", "OutcomeStatus",
+    "Page", "PatternLearner", "PatternRetriever", "PatternStatus", "PatternType",
+    "PatternVersion", "ProcessingStatus", "SignalPriority", "SignalType", "StateCheckpoint",
+    "StateConflictError", "StoreUnavailableError", "ValidationError", "consolidate",
+    "current_decision", "decision", "flush", "instrument", "open_store", "uninstrument",
+    "__version__",
 }  # fmt: skip
 
 
