@@ -19,7 +19,7 @@ or a server, and drive time with ``FakeClock`` instead of sleeping::
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
@@ -40,7 +40,15 @@ from .models import (
     StateCheckpoint,
     utcnow,
 )
-from .stores._common import decode_cursor, encode_cursor, stats_from_rows, to_micros
+from .stores._common import (
+    check_snapshot,
+    decode_cursor,
+    encode_cursor,
+    processing_view,
+    stats_from_rows,
+    status_holders,
+    to_micros,
+)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 SortKey = tuple[Any, ...]
@@ -413,6 +421,25 @@ class InMemoryStore:
             self._states[agent_id] = restored
             return restored.model_copy(deep=True)
 
+    def put_state_snapshot(self, state: AgentState) -> bool:
+        """Store ``state`` as given unless the stored one is at its version or newer."""
+        check_snapshot(state)
+        with self._lock:
+            current = self._states.get(state.agent_id)
+            if current is not None and current.version >= state.version:
+                return False
+            self._states[state.agent_id] = state.model_copy(deep=True)
+            return True
+
+    def put_checkpoint(self, checkpoint: StateCheckpoint) -> bool:
+        """Store ``checkpoint`` as given; False if the agent has one with that id."""
+        with self._lock:
+            kept = self._checkpoints.setdefault(checkpoint.agent_id, [])
+            if any(c.checkpoint_id == checkpoint.checkpoint_id for c in kept):
+                return False
+            kept.append(checkpoint.model_copy(deep=True))
+            return True
+
     # -- signals --------------------------------------------------------------------------
 
     def publish_signal(self, signal: AgentSignal) -> None:
@@ -420,8 +447,8 @@ class InMemoryStore:
         stored = signal.model_copy(deep=True, update={"processing": {}})
         with self._lock:
             self._signals[stored.signal_id] = stored
-            for target in stored.target_agent_ids:
-                self._deliveries[(stored.signal_id, target)] = _Delivery()
+            for target in stored.target_agent_ids:  # publishing again keeps each status
+                self._deliveries.setdefault((stored.signal_id, target), _Delivery())
 
     def pending_signals(self, agent_id: str, *, limit: int = 10) -> list[AgentSignal]:
         """Unprocessed, unclaimed, unexpired signals for ``agent_id``; reading does not claim."""
@@ -463,6 +490,32 @@ class InMemoryStore:
             delivery = self._deliveries.get((signal_id, agent_id))
             if delivery is not None and delivery.status == ProcessingStatus.CLAIMED:
                 delivery.status, delivery.lease_until = ProcessingStatus.PENDING, None
+
+    def iter_published_signals(
+        self, agent_id: str, *, consumers: Sequence[str] = ()
+    ) -> Iterator[AgentSignal]:
+        """Every unexpired signal ``agent_id`` published, by id, with its targets' statuses
+        (and those of the ``consumers`` that claimed or processed a broadcast)."""
+        with self._lock:
+            now = self._clock()
+            published = sorted(
+                (
+                    s
+                    for s in self._signals.values()
+                    if s.source_agent_id == agent_id and not s.is_expired(now)
+                ),
+                key=lambda s: s.signal_id,
+            )
+            views = []
+            for signal in published:
+                stored = {
+                    agent: self._status(signal.signal_id, agent, now).value
+                    for agent in status_holders(signal, consumers)
+                }
+                view = signal.model_copy(deep=True)
+                view.processing = processing_view(signal, stored, consumers)
+                views.append(view)
+        yield from views
 
     # -- agent registry -------------------------------------------------------------------
 

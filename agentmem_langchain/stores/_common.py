@@ -1,4 +1,5 @@
-"""Rules shared by every backend: cursors, time keys, expiry and the statistics arithmetic."""
+"""Rules shared by every backend: cursors, time keys, expiry, the statistics arithmetic and
+what a transfer reads and writes (signal statuses, state snapshots)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ import base64
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ..enums import ProcessingStatus
 from ..errors import ValidationError
-from ..models import DecisionStats
+from ..models import AgentSignal, AgentState, DecisionStats
 
 
 def encode_cursor(position: Any) -> str:
@@ -95,12 +97,50 @@ def stats_from_rows(
     )
 
 
+def check_snapshot(state: AgentState) -> None:
+    """A state snapshot is one that was saved: version 0 is refused (``put_state_snapshot``)."""
+    if state.version < 1:
+        raise ValidationError(
+            f"state.version: a snapshot of agent {state.agent_id!r} needs a saved version "
+            f"(at least 1, got {state.version})",
+            field="state.version",
+            value=state.version,
+        )
+
+
+def status_holders(signal: AgentSignal, consumers: Sequence[str]) -> list[str]:
+    """The agents whose stored status ``iter_published_signals`` reports: the named targets,
+    and for a broadcast every consumer other than the publisher."""
+    holders = dict.fromkeys(signal.target_agent_ids)
+    if signal.broadcast:
+        holders.update(dict.fromkeys(c for c in consumers if c != signal.source_agent_id))
+    return list(holders)
+
+
+def processing_view(
+    signal: AgentSignal, stored: Mapping[str, str], consumers: Sequence[str]
+) -> dict[str, ProcessingStatus]:
+    """``processing`` of a published signal: each named target's status (pending when it has
+    none), then broadcast consumers that claimed or processed it. ``stored`` maps agents to
+    their status as it stands now (a claim whose lease ran out is already pending)."""
+    pending = ProcessingStatus.PENDING
+    view = {t: ProcessingStatus(stored.get(t, pending)) for t in signal.target_agent_ids}
+    for agent in status_holders(signal, consumers):
+        status = ProcessingStatus(stored.get(agent, pending))
+        if agent not in view and status != pending:
+            view[agent] = status
+    return view
+
+
 __all__ = [
+    "check_snapshot",
     "decode_cursor",
     "encode_cursor",
     "epoch_seconds",
     "nearest_rank",
     "nearest_rank_index",
+    "processing_view",
     "stats_from_rows",
+    "status_holders",
     "to_micros",
 ]

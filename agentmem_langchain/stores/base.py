@@ -14,11 +14,19 @@ pass one shared contract suite (``tests/contract``). Rules every backend keeps:
   stored version is not the expected one; lower-layer failures raise
   :class:`~agentmem_langchain.errors.StoreUnavailableError`.
 * A store's notion of "now" comes from its ``clock`` (injected for tests).
+
+Three methods exist for :mod:`agentmem_langchain.transfer`, which copies agents between
+stores: ``put_state_snapshot`` and ``put_checkpoint`` write a state or checkpoint as it was
+read elsewhere (version, times and ids kept), and ``iter_published_signals`` reads back every
+signal an agent published with its targets' statuses. Everything else an export needs is
+read through the methods above (``query_decisions``, ``list_patterns(include_retired=True)``,
+``get_pattern_history``) and written through them too (``put_decisions``, ``put_pattern``
+version by version, ``publish_signal``, ``mark_signal_processed``, ``register_agent``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -179,10 +187,32 @@ class MemoryStore(Protocol):
         version. ``NotFoundError`` if there is no such checkpoint."""
         ...
 
+    def put_state_snapshot(self, state: AgentState) -> bool:
+        """Store ``state`` exactly as given (its ``version`` and ``updated_at`` kept) unless
+        the stored state is already at that version or a newer one; True if it was written.
+
+        The write is conditional on the stored version, so a snapshot never replaces newer
+        state and writing one twice is harmless. ``ValidationError`` if ``state.version``
+        is 0 (a state that was never saved).
+        """
+        ...
+
+    def put_checkpoint(self, checkpoint: StateCheckpoint) -> bool:
+        """Store ``checkpoint`` exactly as given (id, name, ``created_at`` and state kept);
+        False, writing nothing, if the agent already has a checkpoint with that id.
+
+        It is listed as if created at ``created_at``; DynamoDB orders checkpoints by when
+        they were written to it, so write an agent's checkpoints oldest first.
+        """
+        ...
+
     # -- signals --------------------------------------------------------------------------
 
     def publish_signal(self, signal: AgentSignal) -> None:
-        """Store a signal: one delivery per target, or one for every agent if broadcast."""
+        """Store a signal: one delivery per target, or one for every agent if broadcast.
+
+        Publishing the same ``signal_id`` again replaces the signal; every target's status
+        (claimed, processed) is kept."""
         ...
 
     def pending_signals(self, agent_id: str, *, limit: int = 10) -> list[AgentSignal]:
@@ -207,6 +237,20 @@ class MemoryStore(Protocol):
 
     def release_signal(self, agent_id: str, signal_id: str) -> None:
         """Give up a claim at once, making the signal pending again for ``agent_id``."""
+        ...
+
+    def iter_published_signals(
+        self, agent_id: str, *, consumers: Sequence[str] = ()
+    ) -> Iterator[AgentSignal]:
+        """Every unexpired signal ``agent_id`` published, by ``signal_id``, each with
+        ``processing`` as stored now: every named target's status, and for a broadcast also
+        the status of each agent in ``consumers`` that has claimed or processed it.
+
+        A status is ``processed``, ``claimed`` (a lease still running) or ``pending``
+        (untouched, released, or a lease that ran out). Broadcast consumers must be named
+        because a DynamoDB store keeps each consumer's status in the consumer's partition,
+        with no index from a signal to them.
+        """
         ...
 
     # -- agent registry -------------------------------------------------------------------

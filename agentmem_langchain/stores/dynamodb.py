@@ -36,7 +36,16 @@ from ..models import (
     utcnow,
 )
 from . import dynamodb_schema as schema
-from ._common import decode_cursor, encode_cursor, epoch_seconds, stats_from_rows, to_micros
+from ._common import (
+    check_snapshot,
+    decode_cursor,
+    encode_cursor,
+    epoch_seconds,
+    processing_view,
+    stats_from_rows,
+    status_holders,
+    to_micros,
+)
 from .dynamodb_schema import DECISIONS, PATTERNS, SIGNALS, STATE, Item, n, s
 
 _LIVE = "attribute_not_exists(#ttl) OR #ttl > :now"
@@ -579,10 +588,18 @@ class DynamoDBStore:
         state = self.load_state(agent_id)
         if state is None:
             raise NotFoundError(f"agent {agent_id} has no saved state to checkpoint")
+        checkpoint = StateCheckpoint(
+            agent_id=agent_id, name=name, created_at=self._clock(), state=state
+        )
+        self._append_checkpoint("create_checkpoint", checkpoint)
+        return checkpoint
+
+    def _append_checkpoint(self, op: str, checkpoint: StateCheckpoint) -> None:
         # A counter orders checkpoints even when the clock does not move between them.
+        agent_id = checkpoint.agent_id
         response = self._io.call(
             "UpdateItem",
-            "create_checkpoint",
+            op,
             TableName=self._state,
             Key={"agent_id": s(agent_id), "sk": s("CPSEQ")},
             UpdateExpression="ADD #n :one",
@@ -591,16 +608,19 @@ class DynamoDBStore:
             ReturnValues="UPDATED_NEW",
         )
         seq = schema.integer(response["Attributes"]["n"])
-        checkpoint = StateCheckpoint(
-            agent_id=agent_id, name=name, created_at=self._clock(), state=state
-        )
         item = {
             "agent_id": s(agent_id),
             "sk": s(f"CP#{seq:012d}"),
             "doc": s(checkpoint.model_dump_json()),
         }
-        self._put(self._state, "create_checkpoint", item, schema.STATE)
-        return checkpoint
+        self._put(
+            self._state,
+            op,
+            item,
+            schema.STATE,
+            ConditionExpression="attribute_not_exists(#sk)",  # never over another checkpoint
+            ExpressionAttributeNames={"#sk": "sk"},
+        )
 
     def list_checkpoints(self, agent_id: str) -> list[StateCheckpoint]:
         pages = self._io.query_pages(
@@ -630,6 +650,32 @@ class DynamoDBStore:
         return self.save_state(
             chosen.state.model_copy(update={"version": version, "updated_at": self._clock()})
         )
+
+    def put_state_snapshot(self, state: AgentState) -> bool:
+        check_snapshot(state)
+        try:
+            self._put(
+                self._state,
+                "put_state_snapshot",
+                _state_item(state, "STATE"),
+                schema.STATE,
+                ConditionExpression="attribute_not_exists(#sk) OR #v < :v",
+                ExpressionAttributeNames={"#sk": "sk", "#v": "version"},
+                ExpressionAttributeValues={":v": n(state.version)},
+            )
+        except StateConflictError:
+            return False  # the stored state is at this version or a newer one
+        return True
+
+    def put_checkpoint(self, checkpoint: StateCheckpoint) -> bool:
+        # Checkpoint items are keyed by a counter, not by id, so the id is looked up first
+        # (a consistent read); two writers of one checkpoint at the same moment could both
+        # append it, which an import, run once at a time, never does.
+        existing = self.list_checkpoints(checkpoint.agent_id)
+        if any(c.checkpoint_id == checkpoint.checkpoint_id for c in existing):
+            return False
+        self._append_checkpoint("put_checkpoint", checkpoint)
+        return True
 
     # -- signals --------------------------------------------------------------------------
 
@@ -755,6 +801,46 @@ class DynamoDBStore:
             )
         except StateConflictError:
             return  # not claimed (or already processed): nothing to give up
+
+    def iter_published_signals(
+        self, agent_id: str, *, consumers: Sequence[str] = ()
+    ) -> Iterator[AgentSignal]:
+        # The publisher's delivery items, in sort-key (= signal id) order, one per audience
+        # member; each signal's statuses are then read from the holders' own partitions.
+        now_us = to_micros(self._clock())
+        pages = self._io.query_pages(
+            "iter_published_signals",
+            TableName=self._signals,
+            KeyConditionExpression="#pk = :pk AND begins_with(#sk, :deliveries)",
+            FilterExpression="attribute_not_exists(#exp) OR #exp > :now",
+            ExpressionAttributeNames={"#pk": "agent_id", "#sk": "sk", "#exp": "expires"},
+            ExpressionAttributeValues={
+                ":pk": s(agent_id),
+                ":deliveries": s("S#"),
+                ":now": n(now_us),
+            },
+            ConsistentRead=True,
+        )
+        unique = _unique_signals(item for page in pages for item in page.get("Items", []))
+        while chunk := list(itertools.islice(unique, 25)):
+            signals = [AgentSignal.model_validate_json(item["doc"]["S"]) for item in chunk]
+            statuses = self._stored_statuses(signals, consumers, now_us)
+            for signal in signals:
+                stored = statuses.get(signal.signal_id, {})
+                signal.processing = processing_view(signal, stored, consumers)
+                yield signal
+
+    def _stored_statuses(
+        self, signals: list[AgentSignal], consumers: Sequence[str], now_us: int
+    ) -> dict[str, dict[str, str]]:
+        """signal id -> agent -> status from the holders' ``C#`` items (consistent reads)."""
+        pairs = {(a, sig.signal_id) for sig in signals for a in status_holders(sig, consumers)}
+        keys = [schema.signal_status_key(a, sid) for a, sid in sorted(pairs)]
+        found: dict[str, dict[str, str]] = {}
+        for item in self._io.batch_get(self._signals, keys, "iter_published_signals"):
+            status = "pending" if _lease_over(item, now_us) else schema.text(item, "status")
+            found.setdefault(item["sk"]["S"][2:], {})[item["agent_id"]["S"]] = status or "pending"
+        return found
 
     # -- agent registry -------------------------------------------------------------------
     #

@@ -58,7 +58,15 @@ from ..models import (
     StateCheckpoint,
     utcnow,
 )
-from ._common import decode_cursor, encode_cursor, epoch_seconds, nearest_rank_index, to_micros
+from ._common import (
+    check_snapshot,
+    decode_cursor,
+    encode_cursor,
+    epoch_seconds,
+    nearest_rank_index,
+    processing_view,
+    to_micros,
+)
 
 PATH_ENV_VAR = "AGENTMEM_SQLITE_PATH"
 DEFAULT_PATH = Path(".agentmem") / "memory.db"
@@ -130,10 +138,18 @@ CREATE TABLE agents (
     agent_id TEXT PRIMARY KEY, last_heartbeat INTEGER NOT NULL, body TEXT NOT NULL);
 """
 
+# iter_published_signals (an export) reads one publisher's signals in signal_id order.
+_SCHEMA_V3 = """
+CREATE INDEX signals_by_source ON signals (source_agent_id, signal_id);
+"""
+
 # Forward migrations, each a script of statements ending in ";" at the end of a line:
 # applying _MIGRATIONS[v] takes a file from user_version v to v + 1. Append; never edit one
 # that has shipped.
-_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2)
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
+
+# How many published signals iter_published_signals reads per transaction.
+_PUBLISHED_PAGE = 200
 
 _LIVE_DECISION = "(ttl IS NULL OR ttl > :now_s)"
 
@@ -870,6 +886,32 @@ class SQLiteStore:
             current = self._state_version(conn, agent_id)
             return self._write_state(conn, checkpoint.state, current + 1)
 
+    def put_state_snapshot(self, state: AgentState) -> bool:
+        """Store ``state`` as given (version and ``updated_at`` kept) unless the stored state
+        is at that version or newer; True if written."""
+        check_snapshot(state)
+        with self._transaction("put_state_snapshot", write=True) as conn:
+            if self._state_version(conn, state.agent_id) >= state.version:
+                return False
+            conn.execute(
+                "INSERT OR REPLACE INTO agent_state VALUES (?, ?, ?)",
+                (state.agent_id, state.version, state.model_dump_json()),
+            )
+            return True
+
+    def put_checkpoint(self, checkpoint: StateCheckpoint) -> bool:
+        """Store ``checkpoint`` as given; False if the agent has one with that id."""
+        row = (
+            checkpoint.agent_id,
+            checkpoint.checkpoint_id,
+            checkpoint.name,
+            to_micros(checkpoint.created_at),
+            checkpoint.model_dump_json(),
+        )
+        with self._transaction("put_checkpoint", write=True) as conn:
+            inserted = conn.execute("INSERT OR IGNORE INTO checkpoints VALUES (?, ?, ?, ?, ?)", row)
+            return inserted.rowcount > 0
+
     # -- signals --------------------------------------------------------------------------
 
     def publish_signal(self, signal: AgentSignal) -> None:
@@ -941,6 +983,31 @@ class SQLiteStore:
         with self._transaction("release_signal", write=True) as conn:
             _delivery_status(conn, agent_id, signal_id)
             conn.execute(sql, (agent_id, signal_id))
+
+    def iter_published_signals(
+        self, agent_id: str, *, consumers: Sequence[str] = ()
+    ) -> Iterator[AgentSignal]:
+        """Every unexpired signal ``agent_id`` published, by ``signal_id``, with its targets'
+        statuses (and those of the ``consumers`` that claimed or processed a broadcast).
+        Read a page at a time, each page in one transaction."""
+        sql = """SELECT signal_id, body FROM signals INDEXED BY signals_by_source
+            WHERE source_agent_id = :agent AND signal_id > :after
+                AND (expires_at IS NULL OR expires_at > :now)
+            ORDER BY signal_id LIMIT :limit"""
+        after = ""
+        while True:
+            now = to_micros(self._clock())
+            params = {"agent": agent_id, "after": after, "now": now, "limit": _PUBLISHED_PAGE}
+            with self._transaction("iter_published_signals") as conn:
+                rows = conn.execute(sql, params).fetchall()
+                statuses = _stored_statuses(conn, [row[0] for row in rows], now)
+            for signal_id, body in rows:
+                signal = AgentSignal.model_validate_json(body)
+                signal.processing = processing_view(signal, statuses.get(signal_id, {}), consumers)
+                yield signal
+            if len(rows) < _PUBLISHED_PAGE:
+                return
+            after = rows[-1][0]
 
     # -- agent registry -------------------------------------------------------------------
 
@@ -1041,6 +1108,27 @@ def _delivery_status(conn: sqlite3.Connection, agent_id: str, signal_id: str) ->
     if status is None and not broadcast_to_agent:
         raise NotFoundError(f"signal {signal_id!r} for agent {agent_id!r} not found")
     return str(status or ProcessingStatus.PENDING.value)
+
+
+def _stored_statuses(
+    conn: sqlite3.Connection, signal_ids: list[str], now: int
+) -> dict[str, dict[str, str]]:
+    """signal id -> agent -> status, as it stands at ``now`` (a lapsed claim is pending)."""
+    if not signal_ids:
+        return {}
+    marks = ", ".join("?" * len(signal_ids))
+    rows = conn.execute(
+        f"""SELECT signal_id, target_agent_id, status, lease_until FROM signal_deliveries
+        WHERE signal_id IN ({marks}) AND target_agent_id != '*'""",
+        signal_ids,
+    )
+    found: dict[str, dict[str, str]] = {}
+    for signal_id, target, status, lease_until in rows:
+        lapsed = status == ProcessingStatus.CLAIMED.value and lease_until <= now
+        found.setdefault(signal_id, {})[target] = (
+            ProcessingStatus.PENDING.value if lapsed else status
+        )
+    return found
 
 
 def _load_signal(

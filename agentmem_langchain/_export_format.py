@@ -1,0 +1,246 @@
+"""The export file: JSON Lines of ``{"kind": ..., "data": ...}`` after one header line, and
+the CSV view of decisions. Writing a line, reading one back, and checking every line.
+
+``data`` is a model's own JSON (``model_dump_json``), so it reads back field for field::
+
+    {"kind": "header", "data": {"format": "agentmem-export", "format_version": 1,
+                                "exported_at": "2024-05-01T12:00:00Z", "agent_ids": ["a1"]}}
+    {"kind": "decision", "data": {"decision_id": "01HX...", "agent_id": "a1", ...}}
+
+A line is checked against its model and against what a store needs to hold it (a
+checkpoint holds its own agent's state, a saved state has a version, a signal's statuses are
+those of agents it was sent to). Every error is a ``ValidationError`` that starts with
+``line N:``. Blank lines are skipped (and counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from .errors import ValidationError
+from .models import (
+    AgentId,
+    AgentRegistration,
+    AgentSignal,
+    AgentState,
+    DecisionRecord,
+    MemoryPattern,
+    Model,
+    StateCheckpoint,
+    UTCDateTime,
+)
+
+FORMAT = "agentmem-export"
+FORMAT_VERSION = 1
+KINDS = ("registration", "decision", "pattern_version", "state", "checkpoint", "signal")
+"""Record kinds, in the order an export writes each agent's records."""
+
+CSV_COLUMNS = (
+    "agent_id", "decision_id", "decision_type", "timestamp", "status",
+    "parent_decision_id", "trace_id", "is_stm", "consolidated", "ttl", "tags",
+    "confidence", "rationale", "selected", "alternatives", "patterns_applied", "scores",
+    "success", "quality_score", "latency_ms", "error", "error_type", "outcome_recorded_at",
+    "outcome_details", "context", "metadata",
+)  # fmt: skip
+
+Source = str | os.PathLike[str] | Iterable[str]
+"""A path (read as UTF-8), or the lines themselves (a text stream, a list)."""
+
+_MODELS: dict[str, type[Model]] = {
+    "registration": AgentRegistration,
+    "decision": DecisionRecord,
+    "pattern_version": MemoryPattern,
+    "state": AgentState,
+    "checkpoint": StateCheckpoint,
+    "signal": AgentSignal,
+}
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class Header(Model):
+    """The first line's ``data``."""
+
+    format: Literal["agentmem-export"]
+    format_version: int = Field(ge=1)
+    exported_at: UTCDateTime
+    agent_ids: list[AgentId]
+
+
+def header_line(exported_at: datetime, agent_ids: list[str]) -> str:
+    """The first line of an export."""
+    header = Header(
+        format=FORMAT, format_version=FORMAT_VERSION, exported_at=exported_at, agent_ids=agent_ids
+    )
+    return record_line("header", header)
+
+
+def record_line(kind: str, record: BaseModel) -> str:
+    """One line of an export: ``{"kind": kind, "data": <the model's JSON>}``."""
+    return f'{{"kind":"{kind}","data":{record.model_dump_json()}}}\n'
+
+
+def csv_row(record: DecisionRecord) -> list[str]:
+    """A decision as one CSV row, in ``CSV_COLUMNS`` order (empty cells for None)."""
+    data = record.model_dump(mode="json")
+    reasoning, outcome = data["reasoning"], data["outcome"] or {}
+    values = {
+        **{k: data[k] for k in CSV_COLUMNS if k in data},
+        "status": str(record.status),
+        **{k: reasoning[k] for k in CSV_COLUMNS if k in reasoning},
+        **{k: outcome.get(k) for k in ("success", "quality_score", "latency_ms")},
+        **{k: outcome.get(k) for k in ("error", "error_type")},
+        "outcome_recorded_at": outcome.get("recorded_at"),
+        "outcome_details": outcome.get("details"),
+    }
+    return [_cell(values[column]) for column in CSV_COLUMNS]
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value  # a spreadsheet would run it as a formula (CSV injection)
+    return str(value)
+
+
+def line_reader(source: Source) -> Callable[[], Iterator[tuple[int, str]]]:
+    """A function giving the numbered, non-blank lines of ``source`` each time it is called."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+
+        def from_file() -> Iterator[tuple[int, str]]:
+            with path.open("rb") as stream:  # decoded line by line, so errors name their line
+                for number, raw in enumerate(stream, 1):
+                    try:
+                        yield number, raw.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        raise ValidationError(
+                            f"line {number}: not UTF-8 text ({exc.reason})", field="line"
+                        ) from exc
+
+        return lambda: ((n, t) for n, t in from_file() if t.strip())
+    lines = [(n, t) for n, t in enumerate(source, 1) if t.strip()]
+    return lambda: iter(lines)
+
+
+def validate_lines(lines: Iterator[tuple[int, str]]) -> Header:
+    """The header, after checking every line of the file."""
+    first = next(lines, None)
+    if first is None:
+        raise ValidationError("line 1: the file is empty, not an agentmem export", field="line")
+    header = _parse_header(*first)
+    for _ in parsed_records(lines):
+        pass
+    return header
+
+
+def _parse_header(number: int, text: str) -> Header:
+    if text.startswith(CSV_COLUMNS[0] + ","):
+        raise ValidationError(
+            f"line {number}: this is a CSV export, a lossy view that cannot be imported; "
+            "import_records reads JSONL exports (export_records(..., format='jsonl'))",
+            field="line",
+        )
+    data = _object(number, text)
+    if data.get("kind") != "header" or not isinstance(data.get("data"), dict):
+        raise ValidationError(
+            f"line {number}: expected the header of a JSONL export "
+            f'({{"kind": "header", "data": {{"format": "{FORMAT}", ...}}}}), '
+            f"got {text.strip()[:80]!r}; import_records reads JSONL exports only",
+            field="line",
+        )
+    version = data["data"].get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise ValidationError(
+            f"line {number}: format_version {version} is newer than this library reads "
+            f"({FORMAT_VERSION}); upgrade agentmem-langchain",
+            field="format_version",
+            value=version,
+        )
+    try:
+        return Header.model_validate(data["data"])
+    except ValidationError as exc:
+        raise ValidationError(f"line {number} (header): {exc}", field=exc.field) from exc
+
+
+def parsed_records(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, Model]]:
+    for number, text in lines:
+        data = _object(number, text)
+        given = data.get("kind")
+        kind = given if isinstance(given, str) else ""
+        model = _MODELS.get(kind)
+        if model is None or set(data) != {"kind", "data"}:
+            raise ValidationError(
+                f'line {number}: expected {{"kind": ..., "data": {{...}}}} with kind one '
+                f"of {', '.join(KINDS)} (got kind {given!r}, keys {sorted(data)})",
+                field="line",
+                value=given,
+            )
+        try:
+            record = model.model_validate(data["data"])
+        except ValidationError as exc:
+            raise ValidationError(
+                f"line {number} ({kind}): {exc}", field=exc.field, value=exc.value
+            ) from exc
+        _check_links(number, record)
+        yield number, kind, record
+
+
+def _object(number: int, text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise ValidationError(f"line {number}: not JSON ({exc})", field="line") from exc
+    if not isinstance(data, dict):
+        raise ValidationError(
+            f"line {number}: expected a JSON object, got {type(data).__name__}", field="line"
+        )
+    return data
+
+
+def _check_links(number: int, record: Model) -> None:
+    """What the models cannot check alone, but a store would need to hold the record."""
+    problem = None
+    if isinstance(record, StateCheckpoint) and record.state.agent_id != record.agent_id:
+        problem = f"checkpoint of {record.agent_id!r} holds the state of {record.state.agent_id!r}"
+    elif isinstance(record, AgentState) and record.version < 1:
+        problem = "state.version must be at least 1 (a state that was saved)"
+    elif isinstance(record, AgentSignal):
+        strangers = [a for a in record.processing if not _addressed(record, a)]
+        if strangers:
+            problem = f"signal {record.signal_id} has statuses of agents it is not for: {strangers}"
+    if problem is not None:
+        raise ValidationError(f"line {number}: {problem}", field="line")
+
+
+def _addressed(signal: AgentSignal, agent_id: str) -> bool:
+    if agent_id in signal.target_agent_ids:
+        return True
+    return signal.broadcast and agent_id != signal.source_agent_id
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "KINDS",
+    "Header",
+    "Source",
+    "csv_row",
+    "header_line",
+    "line_reader",
+    "parsed_records",
+    "record_line",
+    "validate_lines",
+]

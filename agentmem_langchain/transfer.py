@@ -1,0 +1,367 @@
+"""Copy agents between stores without loss: every record out to JSON Lines, and back in.
+
+>>> from agentmem_langchain.stores import DynamoDBStore, SQLiteStore
+>>> export_records(SQLiteStore("memory.db"), ["btc-agent-001"], "btc.jsonl")  # doctest: +SKIP
+>>> import_records(DynamoDBStore(region="eu-west-1"), "btc.jsonl")           # doctest: +SKIP
+
+An export holds, for each agent: its registration; every decision (outcome, consolidated
+flag, ttl, tags, metadata, parent and trace links); every stored version of every pattern,
+retired ones too, so ``get_pattern_history`` on the target equals the source's; the current
+state with its version, and every checkpoint with its id and name; and every signal the agent
+published, with each target's status. The file is UTF-8 JSON Lines: a header (format,
+``format_version``, ``exported_at``, agent ids), then one ``{"kind": ..., "data": ...}`` per
+record, ``data`` being the model's own JSON (see :mod:`agentmem_langchain._export_format`).
+
+``import_records`` reads the whole file and validates every line before it writes anything:
+a bad line raises ``ValidationError`` naming its line number, and the store is untouched.
+It then writes decisions in batches (``put_decisions``), then registrations, patterns
+(version by version, oldest first), states, checkpoints (oldest first) and signals. Importing
+the same file again changes nothing: decisions, signals and registrations are written again
+with the same values, and pattern versions, states, checkpoints and processed statuses that
+are already there are left alone (counted as ``unchanged``). If the store fails halfway, what
+was written stays; import the file again to finish.
+
+What does not carry over, by design or because a store cannot tell:
+
+* **Claims.** A live claim is the lease of a consumer of the *source* store; on the target
+  the signal is pending for that agent again and is delivered once more. Processed stays
+  processed.
+* **Broadcast statuses** are read for the exported and the registered agents only (a
+  DynamoDB store keeps each consumer's status in the consumer's partition); another agent
+  that processed a broadcast will see it pending on the target.
+* **Expired** decisions and signals: stores never return them, so they are not exported.
+* **Newer data on the target wins**: a state at the exported version or newer is kept, a
+  registration heard from since is kept, and a pattern version older than the target's
+  latest one cannot be put into its history (counted ``unchanged``). Decisions are replaced,
+  so an outcome set on the target after a first import is overwritten by a second one.
+* **DynamoDB** truncates captured fields of a decision too large for an item (350 KB), and
+  lists checkpoints in the order they were written to it. It lists decisions and patterns
+  through its indexes, which lag writes by a moment: export a store nobody is writing to.
+
+``format="csv"`` writes decisions only, one row each with the columns ``CSV_COLUMNS``: a
+lossy view for spreadsheets (nested values as JSON text, text that a spreadsheet would run as
+a formula prefixed with ``'``). It cannot be imported.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from pydantic import BaseModel
+
+from ._export_format import (
+    CSV_COLUMNS,
+    FORMAT,
+    FORMAT_VERSION,
+    KINDS,
+    Header,
+    Source,
+    csv_row,
+    header_line,
+    line_reader,
+    parsed_records,
+    record_line,
+    validate_lines,
+)
+from .enums import ProcessingStatus
+from .errors import ValidationError
+from .memory import validate_agent_id
+from .models import AgentRegistration, AgentSignal, DecisionRecord, MemoryPattern, Model, utcnow
+from .stores.base import MemoryStore
+
+Progress = Callable[[str, int], None]
+"""Called as records are handled: ``progress(kind, handled so far of that kind)``."""
+
+Target = str | os.PathLike[str] | TextIO
+"""A path, or a text stream (open a CSV stream with ``newline=""``)."""
+
+_PAGE = 500  # records per store read, and decisions per put_decisions
+
+
+def _zeros() -> dict[str, int]:
+    return dict.fromkeys(KINDS, 0)
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What ``export_records`` wrote: ``counts`` of records per kind (the header excluded)."""
+
+    format: str
+    agent_ids: tuple[str, ...]
+    exported_at: datetime
+    counts: dict[str, int] = field(default_factory=_zeros)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What ``import_records`` did, per kind: records ``written``, and records ``unchanged``
+    because the store already had them (or something newer)."""
+
+    agent_ids: tuple[str, ...]
+    exported_at: datetime
+    written: dict[str, int] = field(default_factory=_zeros)
+    unchanged: dict[str, int] = field(default_factory=_zeros)
+
+    @property
+    def total(self) -> int:
+        return sum(self.written.values()) + sum(self.unchanged.values())
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+def export_records(
+    store: MemoryStore,
+    agent_ids: Iterable[str],
+    out: Target,
+    *,
+    format: Literal["jsonl", "csv"] = "jsonl",
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> ExportSummary:
+    """Write every record of ``agent_ids`` to ``out`` (a path, or a text stream).
+
+    A path is written to ``<path>.partial`` and renamed when complete, so it never holds a
+    cut-off export. ``clock`` gives the header's ``exported_at``.
+
+    >>> export_records(store, ["agent-1"], "agent-1.jsonl").counts["decision"]  # doctest: +SKIP
+    42
+    """
+    agents = _agent_list(agent_ids)
+    if format not in ("jsonl", "csv"):
+        raise ValidationError(
+            f"format: must be 'jsonl' or 'csv' (got {format!r})", field="format", value=format
+        )
+    summary = ExportSummary(format=format, agent_ids=tuple(agents), exported_at=clock())
+    counts = summary.counts
+
+    def tick(kind: str) -> None:
+        counts[kind] += 1
+        if progress is not None:
+            progress(kind, counts[kind])
+
+    with _opened(out) as stream:
+        if format == "csv":
+            _write_csv(stream, store, agents, tick)
+        else:
+            stream.write(header_line(summary.exported_at, agents))
+            for kind, record in _records(store, agents):
+                stream.write(record_line(kind, record))
+                tick(kind)
+    return summary
+
+
+def _agent_list(agent_ids: Iterable[str]) -> list[str]:
+    if isinstance(agent_ids, str):
+        raise ValidationError(
+            f"agent_ids: expected a list of agent ids, got the string {agent_ids!r}",
+            field="agent_ids",
+            value=agent_ids,
+        )
+    agents = list(dict.fromkeys(validate_agent_id(a, "agent_ids") for a in agent_ids))
+    if not agents:
+        raise ValidationError("agent_ids: name at least one agent", field="agent_ids", value=[])
+    return agents
+
+
+def _records(store: MemoryStore, agents: list[str]) -> Iterator[tuple[str, BaseModel]]:
+    """Every record of ``agents``, agent by agent, in ``KINDS`` order."""
+    consumers = sorted({*agents, *(r.agent_id for r in store.list_agents())})
+    for agent in agents:
+        registration = store.get_agent(agent)
+        if registration is not None:
+            yield "registration", registration
+        for record in _all_decisions(store, agent):
+            yield "decision", record
+        for pattern in _all_patterns(store, agent):
+            for version in store.get_pattern_history(agent, pattern.pattern_id) or [pattern]:
+                yield "pattern_version", version
+        state = store.load_state(agent)
+        if state is not None:
+            yield "state", state
+        for checkpoint in reversed(store.list_checkpoints(agent)):  # oldest first
+            yield "checkpoint", checkpoint
+        for signal in store.iter_published_signals(agent, consumers=consumers):
+            yield "signal", signal
+
+
+def _all_decisions(store: MemoryStore, agent: str) -> Iterator[DecisionRecord]:
+    cursor: str | None = None
+    while True:
+        page = store.query_decisions(agent, limit=_PAGE, cursor=cursor)
+        yield from page.items
+        if (cursor := page.next_cursor) is None:
+            return
+
+
+def _all_patterns(store: MemoryStore, agent: str) -> Iterator[MemoryPattern]:
+    cursor: str | None = None
+    while True:
+        page = store.list_patterns(agent, include_retired=True, limit=_PAGE, cursor=cursor)
+        yield from page.items
+        if (cursor := page.next_cursor) is None:
+            return
+
+
+@contextmanager
+def _opened(out: Target) -> Iterator[TextIO]:
+    if not isinstance(out, (str, os.PathLike)):
+        yield out
+        return
+    path = Path(out)
+    partial = path.with_name(path.name + ".partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as stream:
+            yield stream
+        os.replace(partial, path)
+    finally:
+        with suppress(FileNotFoundError):
+            partial.unlink()
+
+
+def _write_csv(
+    stream: TextIO, store: MemoryStore, agents: list[str], tick: Callable[[str], None]
+) -> None:
+    writer = csv.writer(stream)
+    writer.writerow(CSV_COLUMNS)
+    for agent in agents:
+        for record in _all_decisions(store, agent):
+            writer.writerow(csv_row(record))
+            tick("decision")
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+def import_records(
+    store: MemoryStore, source: Source, *, progress: Progress | None = None
+) -> ImportSummary:
+    """Write the records of a JSONL export (a path, or an iterable of lines) into ``store``.
+
+    Every line is validated first; a bad one raises ``ValidationError`` naming its line
+    number, and nothing is written. A path is read twice (validated, then written), so it
+    must not change meanwhile; lines from a stream are kept in memory in between.
+
+    >>> import_records(store, "agent-1.jsonl").written["pattern_version"]  # doctest: +SKIP
+    7
+    """
+    read = line_reader(source)
+    header = validate_lines(read())
+    importer = _Importer(store, header, progress)
+    lines = read()
+    next(lines)  # the header
+    for _, kind, record in parsed_records(lines):
+        importer.add(kind, record)
+    importer.finish()
+    return importer.summary
+
+
+class _Importer:
+    """Writes validated records: decisions as they come, in batches; the rest at the end."""
+
+    def __init__(self, store: MemoryStore, header: Header, progress: Progress | None) -> None:
+        self.store = store
+        self.summary = ImportSummary(
+            agent_ids=tuple(header.agent_ids), exported_at=header.exported_at
+        )
+        self._progress = progress
+        self._decisions: list[DecisionRecord] = []
+        self._held: dict[str, list[Any]] = {kind: [] for kind in KINDS}
+        self._versions: dict[tuple[str, str], dict[int, MemoryPattern]] = {}
+
+    def add(self, kind: str, record: Model) -> None:
+        if isinstance(record, DecisionRecord):
+            self._decisions.append(record)
+            if len(self._decisions) >= _PAGE:
+                self._flush_decisions()
+        elif isinstance(record, MemoryPattern):
+            key = (record.agent_id, record.pattern_id)
+            self._versions.setdefault(key, {})[record.version] = record
+        else:
+            self._held[kind].append(record)
+
+    def finish(self) -> None:
+        self._flush_decisions()
+        for registration in self._held["registration"]:
+            self._count("registration", self._register(registration))
+        for versions in self._versions.values():
+            for written in self._put_versions([versions[v] for v in sorted(versions)]):
+                self._count("pattern_version", written)
+        for state in self._held["state"]:
+            self._count("state", self.store.put_state_snapshot(state))
+        for checkpoint in self._held["checkpoint"]:
+            self._count("checkpoint", self.store.put_checkpoint(checkpoint))
+        for signal in self._held["signal"]:
+            self._publish(signal)
+            self._count("signal", True)
+
+    def _count(self, kind: str, written: bool) -> None:
+        (self.summary.written if written else self.summary.unchanged)[kind] += 1
+        if self._progress is not None:
+            self._progress(kind, self.summary.written[kind] + self.summary.unchanged[kind])
+
+    def _flush_decisions(self) -> None:
+        if not self._decisions:
+            return
+        self.store.put_decisions(self._decisions)
+        self.summary.written["decision"] += len(self._decisions)
+        self._decisions = []
+        if self._progress is not None:
+            self._progress("decision", self.summary.written["decision"])
+
+    def _register(self, registration: AgentRegistration) -> bool:
+        current = self.store.get_agent(registration.agent_id)
+        if current is not None and current.last_heartbeat >= registration.last_heartbeat:
+            return False  # the target has heard from the agent since (or at the same time)
+        self.store.register_agent(registration)
+        return True
+
+    def _put_versions(self, versions: Sequence[MemoryPattern]) -> Iterator[bool]:
+        """Replay a pattern's versions, oldest first, through ``put_pattern``; yields whether
+        each was written (False: the target has it, or has a newer version already)."""
+        first = versions[0]
+        stored = self.store.get_pattern_history(first.agent_id, first.pattern_id)
+        have = {p.version for p in stored}
+        latest = max(have) if have else None
+        for version in versions:
+            if version.version in have or (latest is not None and version.version < latest):
+                yield False
+                continue
+            self.store.put_pattern(version, expected_version=latest)
+            latest = version.version
+            yield True
+
+    def _publish(self, signal: AgentSignal) -> None:
+        # Stores keep each target's status when a signal is published again; only processed
+        # statuses are carried over (a claim belongs to a consumer of the source store).
+        self.store.publish_signal(signal)
+        for agent, status in signal.processing.items():
+            if status == ProcessingStatus.PROCESSED:
+                self.store.mark_signal_processed(agent, signal.signal_id)
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "KINDS",
+    "ExportSummary",
+    "ImportSummary",
+    "Progress",
+    "Source",
+    "Target",
+    "csv_row",
+    "export_records",
+    "import_records",
+]
