@@ -206,3 +206,53 @@ def test_calibration_reports_bins_ece_and_saves_a_plot(db, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     table = invoke(*args)
     assert "expected calibration error 0.167" in table.output
+
+
+def test_export_then_import_into_dynamodb_and_back_keeps_every_record(linked_db, tmp_path):
+    from moto import mock_aws
+
+    path, root, child = linked_db
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    exported = invoke(
+        "--sqlite-path", str(path), "export", "--agent-id", "cli-agent", "--agent-id",
+        "eth-agent", "--out", str(first), "--json",
+    )  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.output)["counts"]["decision"] == 2
+    with mock_aws():
+        dynamo = ("--store", "dynamodb", "--region", "us-east-1")
+        assert invoke(*dynamo, "init").exit_code == 0
+        imported = invoke(*dynamo, "import", str(first), "--json")
+        assert imported.exit_code == 0, imported.output
+        again = json.loads(invoke(*dynamo, "import", str(first), "--json").output)
+        assert sum(again["unchanged"].values()) > 0  # a second import changes nothing new
+        back = invoke(
+            *dynamo, "export", "--agent-id", "cli-agent", "--agent-id", "eth-agent",
+            "--out", str(second),
+        )  # fmt: skip
+        assert back.exit_code == 0, back.output
+    records = [json.loads(line) for line in first.read_text().splitlines()[1:]]
+    returned = [json.loads(line) for line in second.read_text().splitlines()[1:]]
+    assert sorted(map(json.dumps, records)) == sorted(map(json.dumps, returned))
+    assert {r["data"]["decision_id"] for r in records if r["kind"] == "decision"} == {root, child}
+
+
+def test_export_csv_and_bad_import_files_exit_cleanly(linked_db, tmp_path):
+    path, _, _ = linked_db
+    out = tmp_path / "decisions.csv"
+    result = invoke(
+        "--sqlite-path", str(path), "export", "--agent-id", "cli-agent", "--out", str(out),
+        "--format", "csv",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    header, *rows = out.read_text().splitlines()
+    assert header.split(",")[:3] == ["agent_id", "decision_id", "decision_type"]
+    assert len(rows) == 2
+    assert invoke("--sqlite-path", str(path), "import", str(out)).exit_code == 2
+    missing = invoke("--sqlite-path", str(path), "import", str(tmp_path / "none.jsonl"))
+    assert missing.exit_code == 2 and "no such file" in missing.output
+    bad_format = invoke(
+        "--sqlite-path", str(path), "export", "--agent-id", "cli-agent", "--out", str(out),
+        "--format", "xml",
+    )  # fmt: skip
+    assert bad_format.exit_code == 2
