@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -94,22 +94,26 @@ AgentOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
+def _fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 2."""
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
 @contextmanager
 def _cli_errors() -> Iterator[None]:
     """Library errors become one line on stderr and exit code 2, never a traceback."""
     try:
         yield
     except AgentMemError as exc:
-        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(code=2) from None
+        _fail(str(exc))
 
 
 @contextmanager
 def _memory(ctx: typer.Context, agent_id: str | None) -> Iterator[MemoryManager]:
     agent_id = agent_id or os.environ.get("AGENTMEM_AGENT_ID")
     if not agent_id:
-        err_console.print("[red]error:[/red] pass --agent-id (or set AGENTMEM_AGENT_ID)")
-        raise typer.Exit(code=2)
+        _fail("pass --agent-id (or set AGENTMEM_AGENT_ID)")
     with _cli_errors():
         store = ctx.obj.open()
         try:
@@ -496,11 +500,10 @@ def _probe_store(options: StoreOptions) -> Iterator[Any]:
         try:
             from moto import mock_aws
         except ImportError:
-            err_console.print(
-                "[red]error:[/red] pass --endpoint-url of a DynamoDB-protocol server, or "
+            _fail(
+                "pass --endpoint-url of a DynamoDB-protocol server, or "
                 "pip install 'agentmem-langchain[cost]' to measure on moto in process"
             )
-            raise typer.Exit(code=2) from None
         mock = mock_aws()
         mock.start()
         store = DynamoDBStore(region="us-east-1", table_prefix=prefix)
@@ -614,8 +617,7 @@ def export_command(
     from .transfer import export_records
 
     if format not in ("jsonl", "csv"):
-        err_console.print(f"[red]error:[/red] --format: choose jsonl or csv, not {format!r}")
-        raise typer.Exit(code=2)
+        _fail(f"--format: choose jsonl or csv, not {format!r}")
     with _cli_errors(), _opened(ctx) as store, _counting("exporting") as progress:
         summary = export_records(
             store,
@@ -644,8 +646,7 @@ def import_command(
     from .transfer import import_records
 
     if not source.is_file():
-        err_console.print(f"[red]error:[/red] {source}: no such file")
-        raise typer.Exit(code=2)
+        _fail(f"{source}: no such file")
     with _cli_errors(), _opened(ctx) as store, _counting("importing") as progress:
         summary = import_records(store, source, progress=progress)
     if as_json:
