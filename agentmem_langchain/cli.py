@@ -158,7 +158,10 @@ def stats(
     hours: Annotated[float, typer.Option(min=0.001, help="Window, in hours.")] = 24.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Success rate, confidence and latency of an agent's decisions in the last HOURS."""
+    """Success rate, confidence and latency of an agent's decisions in the last HOURS.
+
+    Example: ``agentmem stats --agent-id btc-agent-001 --hours 6``
+    """
     with _memory(ctx, agent_id) as memory, _cli_errors():
         result = DecisionLogger(memory).get_decision_stats(time_window_hours=hours)
     if as_json:
@@ -175,7 +178,10 @@ def decisions(
     decision_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """An agent's most recent decisions, newest first."""
+    """An agent's most recent decisions, newest first.
+
+    Example: ``agentmem decisions --agent-id btc-agent-001 --type source_selection --limit 5``
+    """
     with _memory(ctx, agent_id) as memory, _cli_errors():
         page = memory.query_decisions(decision_type=decision_type, limit=limit)
     if as_json:

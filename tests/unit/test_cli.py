@@ -95,8 +95,14 @@ def test_unknown_store_exits_2(tmp_path):
 def test_help_lists_the_commands():
     result = invoke("--help")
     assert result.exit_code == 0
-    for command in ("init", "stats", "decisions"):
+    for command in (
+        "init", "stats", "decisions", "chain", "patterns", "calibration", "signals",
+        "consolidate", "cost", "export", "import", "dashboard", "iam-policy",
+    ):  # fmt: skip
         assert command in result.output
+        sub = invoke(command, "--help")
+        assert sub.exit_code == 0, (command, sub.output)
+        assert "Example" in sub.output, command
 
 
 @pytest.fixture
