@@ -17,6 +17,8 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -80,6 +82,7 @@ class DynamoDBStore:
             **client_options,
         )
         self._clock = clock
+        self._processed = _ProcessedSignals()
         names = self._io.names
         self._decisions, self._patterns = names.decisions, names.patterns
         self._state, self._signals = names.state, names.signals
@@ -742,10 +745,17 @@ class DynamoDBStore:
         merged = heapq.merge(*streams, key=lambda i: i["order"]["S"])
         unique = _unique_signals(merged)
         while chunk := list(itertools.islice(unique, max(limit, 25))):
-            ids = [_signal_id(i) for i in chunk]
-            keys = [schema.signal_status_key(agent_id, sid) for sid in dict.fromkeys(ids)]
-            statuses = {i["sk"]["S"][2:]: i for i in self._io.batch_get(self._signals, keys, op)}
-            for signal_id, item in zip(ids, chunk, strict=True):
+            # "processed" is final, so deliveries this store saw processed need no status read.
+            pairs = [(i, _signal_id(i)) for i in chunk]
+            pairs = [(i, sid) for i, sid in pairs if not self._processed.seen(agent_id, sid)]
+            ids = list(dict.fromkeys(sid for _, sid in pairs))
+            keys = [schema.signal_status_key(agent_id, sid) for sid in ids]
+            found = self._io.batch_get(self._signals, keys, op) if keys else []
+            statuses = {i["sk"]["S"][2:]: i for i in found}
+            for signal_id, held in statuses.items():
+                if schema.text(held, "status") == "processed":
+                    self._processed.add(agent_id, signal_id)
+            for item, signal_id in pairs:
                 status = statuses.get(signal_id)
                 if status is None or _lease_over(status, now_us):
                     yield item
@@ -785,7 +795,9 @@ class DynamoDBStore:
                 ExpressionAttributeValues={":done": s("processed")},
             )
         except StateConflictError:
+            self._processed.add(agent_id, signal_id)
             return False
+        self._processed.add(agent_id, signal_id)
         return True
 
     def release_signal(self, agent_id: str, signal_id: str) -> None:
@@ -1000,6 +1012,29 @@ def _check_limit(limit: int) -> None:
         raise ValidationError(
             f"limit: must be at least 1 (got {limit})", field="limit", value=limit
         )
+
+
+class _ProcessedSignals:
+    """(agent, signal id) pairs this store has seen processed: the newest ``limit``.
+
+    Without it every claim would re-read the status of each processed delivery still in the
+    agent's TargetAgentIndex partition (until the signals expire), a cost growing with the
+    agent's history. Processed is a final status, so a remembered pair is never stale.
+    """
+
+    def __init__(self, limit: int = 100_000) -> None:
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._pairs: OrderedDict[tuple[str, str], None] = OrderedDict()
+
+    def seen(self, agent_id: str, signal_id: str) -> bool:
+        return (agent_id, signal_id) in self._pairs
+
+    def add(self, agent_id: str, signal_id: str) -> None:
+        with self._lock:
+            self._pairs[(agent_id, signal_id)] = None
+            while len(self._pairs) > self._limit:
+                self._pairs.popitem(last=False)
 
 
 def _unique_signals(items: Iterable[Item]) -> Iterator[Item]:
