@@ -37,6 +37,7 @@ node: node_modules/.installed
 
 demo: $(VENV)/.base-installed
 	$(BIN)/python examples/quickstart.py
+	$(BIN)/python -m examples.market_hunter
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

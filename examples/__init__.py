@@ -1,0 +1,1 @@
+"""Runnable examples of agentmem-langchain (``python -m examples.market_hunter``)."""

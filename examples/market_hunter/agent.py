@@ -1,0 +1,452 @@
+"""``IntegratedMarketHunterAgent``: the seed's agent, with its five decision points captured.
+
+Each cycle is one LangChain run (``observe_market | hunt``) with an
+:class:`~agentmem_langchain.callbacks.AgentMemoryCallbackHandler` attached. Inside it the
+five decision points are ``@decision`` methods, each called from the one before, so a cycle
+is one chain::
+
+    chain_step market_hunter_cycle                 (the LangChain run, by the handler)
+    └─ source_selection        which data source to trust in this regime
+       └─ query_execution      which query to run; a scripted chat model calls the tool
+          ├─ tool_call fetch_market_data           (by the handler)
+          └─ signal_generation long or short, from the reading
+             └─ risk_assessment   how much risk the position may take
+                └─ strategy_selection   momentum or mean reversion
+
+With ``use_memory=True`` the source and strategy choices first ask a
+:class:`~agentmem_langchain.retriever.PatternRetriever` what worked before in the same
+regime and follow the most confident matching pattern (recording it in
+``patterns_applied``); otherwise, or when no pattern is confident enough, they pick
+uniformly at random (the baseline policy). Outcomes come from the simulator once the
+cycle's candle has closed (:meth:`IntegratedMarketHunterAgent.settle`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from langchain_core.documents import Document
+from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.tools import BaseTool, tool
+
+from agentmem_langchain import DecisionLogger, DecisionType, MemoryManager
+from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.decorators import current_decision, decision
+from agentmem_langchain.learning import ContextFeatures, PatternLearner
+from agentmem_langchain.retriever import PatternRetriever
+
+from .market import MarketSimulator, Outcome
+
+SOURCES = ("coinglass", "cryptoquant")
+QUERIES = ("funding_rates", "open_interest")
+STRATEGIES = ("momentum", "mean_reversion")
+#: The market fields decisions are grouped by; the price is context, not a condition.
+CONDITIONS = ("trend", "volatility")
+#: The learner consolidation uses: conditions are the regime labels (price left out).
+LEARNER = PatternLearner(extractors=[ContextFeatures(exclude=frozenset({"btc_price"}))])
+MODEL_NAME = "scripted-fake-llm"
+TOOL_NAME = "fetch_market_data"
+_SYSTEM_PROMPT = "You are a market data assistant. Fetch exactly the data you are asked for."
+
+
+@dataclass
+class CyclePlan:
+    """What one cycle decided: its market, the choices and the decisions' ids, by type."""
+
+    cycle: int
+    market: dict[str, Any]
+    decision_ids: dict[str, str] = field(default_factory=dict)
+    choices: dict[str, str] = field(default_factory=dict)
+
+    def note(self, decision_type: str, choice: str, decision_id: str | None) -> None:
+        self.choices[decision_type] = choice
+        if decision_id is not None:
+            self.decision_ids[decision_type] = decision_id
+
+    def summary(self) -> dict[str, Any]:
+        """The chain's output (stored with its ``chain_step`` decision)."""
+        return {"cycle": self.cycle, "choices": dict(self.choices)}
+
+
+@dataclass(frozen=True)
+class Recall:
+    """What memory says about one choice in one situation."""
+
+    choice: str | None = None  # the recommendation followed, if any
+    avoid: tuple[str, ...] = ()  # options an "avoid" pattern rules out
+    pattern_ids: tuple[str, ...] = ()
+    confidence: float | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    rationale: str | None = None
+
+
+def conditions_of(market: Mapping[str, Any]) -> dict[str, str]:
+    """The conditions a pattern about ``market`` has (what the learner groups by)."""
+    return {key: str(market[key]) for key in CONDITIONS if key in market}
+
+
+def situation_query(decision_type: str, market: Mapping[str, Any]) -> str:
+    """A retrieval query worded like the learner's pattern descriptions."""
+    when = " and ".join(f"{k} is {v}" for k, v in conditions_of(market).items())
+    return f"For {decision_type.replace('_', ' ')} when {when}, which choice succeeded?"
+
+
+def _reason(decision_type: DecisionType, at: datetime, **reasoning: Any) -> str | None:
+    """Set reasoning fields on the decision being captured, stamp it ``at``; return its id.
+
+    ``@decision`` stamps a decision with the wall clock. This agent lives in a simulated
+    market whose time is the memory's (fake) clock, so each decision is re-stamped with
+    it: STM windows, TTLs, stats and plots then all see simulated time. An agent in a real
+    market has no need for ``at``.
+
+    None when nothing of that type is being captured (capture is off or failed), so a
+    parent's reasoning is never overwritten by mistake.
+    """
+    now = current_decision()
+    if now is None or now.decision_type != decision_type.value:
+        return None
+    now.started_at = at
+    for name, value in reasoning.items():
+        setattr(now, name, value)
+    return now.decision_id
+
+
+class IntegratedMarketHunterAgent:
+    """The seed's market hunter: five captured decision points per 10-minute cycle.
+
+    >>> agent = IntegratedMarketHunterAgent(memory, MarketSimulator(seed=7))  # doctest: +SKIP
+    >>> plan = agent.decide(cycle=1)     # the LangChain run: five decisions and a tool call
+    >>> agent.settle(plan)               # outcomes, once the candle has closed
+
+    ``memory`` is where decisions go (``@decision`` finds it as ``self.memory``). ``seed``
+    drives the baseline policy's coin flips; agents with the same seed flip the same coins,
+    whether or not memory then overrides them.
+    """
+
+    def __init__(
+        self,
+        memory: MemoryManager,
+        market: MarketSimulator,
+        *,
+        use_memory: bool = True,
+        seed: int = 7,
+        min_pattern_confidence: float = 0.3,
+    ) -> None:
+        self.memory = memory
+        self.agent_id = memory.agent_id
+        self.market = market
+        self.use_memory = use_memory
+        self.min_pattern_confidence = min_pattern_confidence
+        self.logger = DecisionLogger(memory)
+        self.handler = AgentMemoryCallbackHandler(memory)
+        self.retriever = PatternRetriever(memory=memory, k=8) if use_memory else None
+        self._rng = random.Random(f"{seed}:policy")
+        self._plan = CyclePlan(cycle=0, market={})
+        self.tools: dict[str, BaseTool] = {TOOL_NAME: self._market_data_tool()}
+        self.cycle_chain: Runnable[dict[str, Any], dict[str, Any]] = (
+            RunnableLambda(self._observe, name="observe_market")
+            | RunnableLambda(self._hunt, name="hunt")
+        ).with_config(run_name="market_hunter_cycle")
+
+    # -- one cycle --------------------------------------------------------------------------
+
+    def decide(self, cycle: int) -> CyclePlan:
+        """Run the cycle's LangChain run; every decision is captured on the way."""
+        self.cycle_chain.invoke({"cycle": cycle}, config={"callbacks": [self.handler]})
+        return self._plan
+
+    def settle(self, plan: CyclePlan) -> dict[str, Outcome]:
+        """Log the simulator's outcome of each of the cycle's five decisions."""
+        market, cycle, chosen = self.market, plan.cycle, plan.choices
+        outcomes = {
+            DecisionType.SOURCE_SELECTION: market.source_outcome(cycle, chosen["source_selection"]),
+            DecisionType.QUERY_EXECUTION: market.query_outcome(
+                cycle, chosen["source_selection"], chosen["query_execution"]
+            ),
+            DecisionType.SIGNAL_GENERATION: market.signal_outcome(
+                cycle, chosen["signal_generation"]
+            ),
+            DecisionType.RISK_ASSESSMENT: market.risk_outcome(cycle, chosen["risk_assessment"]),
+            DecisionType.STRATEGY_SELECTION: market.strategy_outcome(
+                cycle, chosen["strategy_selection"]
+            ),
+        }
+        for decision_type, outcome in outcomes.items():
+            decision_id = plan.decision_ids.get(decision_type.value)
+            if decision_id is None:  # not captured: nothing to attach the outcome to
+                continue
+            self.logger.log_outcome(
+                decision_id,
+                decision_type,
+                success=outcome.success,
+                quality_score=outcome.quality_score,
+                latency_ms=outcome.latency_ms,
+                error=outcome.error,
+                **outcome.details,
+            )
+        return {t.value: o for t, o in outcomes.items()}
+
+    def _observe(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        cycle = int(inputs["cycle"])
+        return {"cycle": cycle, "market": self.market.observe(cycle)}
+
+    def _hunt(self, state: dict[str, Any]) -> dict[str, Any]:
+        self._plan = CyclePlan(cycle=state["cycle"], market=state["market"])
+        self.select_sources(state["market"], state["cycle"], list(SOURCES))
+        return self._plan.summary()
+
+    # -- the five decision points -----------------------------------------------------------
+
+    @decision(DecisionType.SOURCE_SELECTION)
+    def select_sources(
+        self, market: dict[str, Any], cycle: int, sources: list[str]
+    ) -> dict[str, Any]:
+        """Pick the data source to trust this cycle, then run the rest of the cycle."""
+        chosen, recall = self._choose(DecisionType.SOURCE_SELECTION, market, sources)
+        decision_id = _reason(
+            DecisionType.SOURCE_SELECTION,
+            self.memory.now(),
+            scores=recall.scores or dict.fromkeys(sources, 0.5),
+            selected=[chosen],
+            alternatives=[s for s in sources if s != chosen],
+            confidence=recall.confidence if recall.choice else 1 / len(sources),
+            rationale=recall.rationale,
+            patterns_applied=list(recall.pattern_ids),
+        )
+        self._plan.note(DecisionType.SOURCE_SELECTION.value, chosen, decision_id)
+        self.execute_query(market, cycle, chosen)
+        return {"source": chosen}
+
+    @decision(DecisionType.QUERY_EXECUTION)
+    def execute_query(self, market: dict[str, Any], cycle: int, source: str) -> dict[str, Any]:
+        """Query the chosen source (through the model's tool call), then make the signal."""
+        query = "open_interest" if market["trend"] == "trending" else "funding_rates"
+        reading = self._fetch_through_model(source, query, cycle)
+        decision_id = _reason(
+            DecisionType.QUERY_EXECUTION,
+            self.memory.now(),
+            selected=[query],
+            alternatives=[q for q in QUERIES if q != query],
+            confidence=0.8,
+            rationale=f"{query} leads price in {market['trend']} markets",
+        )
+        self._plan.note(DecisionType.QUERY_EXECUTION.value, query, decision_id)
+        self.generate_signal(market, cycle, reading)
+        return {"query": query, "rows": reading["rows"], "latency_ms": reading["latency_ms"]}
+
+    @decision(DecisionType.SIGNAL_GENERATION)
+    def generate_signal(
+        self, market: dict[str, Any], cycle: int, reading: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Turn the reading into a side, then assess its risk."""
+        signal = "long" if reading["bias"] == "up" else "short"
+        strength = float(reading["strength"])
+        decision_id = _reason(
+            DecisionType.SIGNAL_GENERATION,
+            self.memory.now(),
+            scores={signal: strength, "short" if signal == "long" else "long": 1 - strength},
+            selected=[signal],
+            alternatives=["short" if signal == "long" else "long"],
+            confidence=strength,
+            rationale=f"{reading['source']} {reading['query']} points {reading['bias']}",
+        )
+        self._plan.note(DecisionType.SIGNAL_GENERATION.value, signal, decision_id)
+        self.assess_risk(market, cycle, signal, strength)
+        return {"signal": signal, "strength": strength}
+
+    @decision(DecisionType.RISK_ASSESSMENT)
+    def assess_risk(
+        self, market: dict[str, Any], cycle: int, signal: str, strength: float
+    ) -> dict[str, Any]:
+        """Size the risk for the regime, then pick the strategy."""
+        if market["volatility"] == "high":
+            level, score = "high", 0.75
+        else:
+            level, score = ("low", 0.2) if strength >= 0.6 else ("medium", 0.45)
+        decision_id = _reason(
+            DecisionType.RISK_ASSESSMENT,
+            self.memory.now(),
+            scores={"risk_score": score},
+            selected=[level],
+            confidence=0.7,
+            rationale=f"{market['volatility']} volatility, signal strength {strength:.2f}",
+        )
+        self._plan.note(DecisionType.RISK_ASSESSMENT.value, level, decision_id)
+        self.select_strategy(market, cycle, list(STRATEGIES), signal, level)
+        return {"risk_level": level, "risk_score": score}
+
+    @decision(DecisionType.STRATEGY_SELECTION)
+    def select_strategy(
+        self,
+        market: dict[str, Any],
+        cycle: int,
+        strategies: list[str],
+        signal: str,
+        risk_level: str,
+    ) -> dict[str, Any]:
+        """Pick how to trade the signal."""
+        chosen, recall = self._choose(DecisionType.STRATEGY_SELECTION, market, strategies)
+        decision_id = _reason(
+            DecisionType.STRATEGY_SELECTION,
+            self.memory.now(),
+            scores=recall.scores or dict.fromkeys(strategies, 0.5),
+            selected=[chosen],
+            alternatives=[s for s in strategies if s != chosen],
+            confidence=recall.confidence if recall.choice else 1 / len(strategies),
+            rationale=recall.rationale,
+            patterns_applied=list(recall.pattern_ids),
+        )
+        self._plan.note(DecisionType.STRATEGY_SELECTION.value, chosen, decision_id)
+        return {"strategy": chosen, "side": signal, "risk_level": risk_level}
+
+    # -- memory -----------------------------------------------------------------------------
+
+    def _choose(
+        self, decision_type: DecisionType, market: dict[str, Any], options: Sequence[str]
+    ) -> tuple[str, Recall]:
+        # The coin is flipped whether or not memory overrides it, so agents that share a
+        # seed flip the same coins and differ only where memory decided.
+        baseline = self._rng.choice(list(options))
+        recall = self.recall(decision_type.value, market, options)
+        if recall.choice is not None:
+            return recall.choice, recall
+        allowed = [o for o in options if o not in recall.avoid] or list(options)
+        if baseline not in allowed:
+            baseline = allowed[0]
+        why = recall.rationale or (
+            "no confident pattern for this regime: uniform pick"
+            if self.retriever is not None
+            else "no memory: uniform pick"
+        )
+        return baseline, Recall(
+            avoid=recall.avoid, pattern_ids=recall.pattern_ids, scores=recall.scores, rationale=why
+        )
+
+    def recall(
+        self, decision_type: str, market: Mapping[str, Any], options: Sequence[str]
+    ) -> Recall:
+        """What memory recommends for ``decision_type`` in ``market``'s regime.
+
+        Retrieves patterns with a query describing the regime, keeps those of this decision
+        type whose conditions match, and follows the most confident success pattern when
+        its confidence reaches ``min_pattern_confidence``; confident avoid patterns rule
+        their option out. Without memory, an empty ``Recall``.
+        """
+        if self.retriever is None:
+            return Recall()
+        labels = conditions_of(market)
+        # Out of the callbacks on purpose: the handler would list every retrieved candidate
+        # in patterns_applied of the run's chain step and tool call; the decision itself
+        # records the one pattern it followed.
+        documents = self.retriever.invoke(
+            situation_query(decision_type, market), config={"callbacks": []}
+        )
+        matching = [
+            (option, d)
+            for d in documents
+            if (option := _option_of(d, decision_type, labels, options)) is not None
+        ]
+        scores = {
+            option: round(float(d.metadata["success_rate"]), 3)
+            for option, d in sorted(matching, key=lambda pair: _confidence(pair[1]))
+            if d.metadata["pattern_type"] == "success"
+        }
+        confident = [
+            (option, d) for option, d in matching if _confidence(d) >= self.min_pattern_confidence
+        ]
+        success = [(o, d) for o, d in confident if d.metadata["pattern_type"] == "success"]
+        if success:
+            choice, best = max(success, key=lambda pair: _confidence(pair[1]))
+            return Recall(
+                choice=choice,
+                pattern_ids=(best.metadata["pattern_id"],),
+                confidence=_confidence(best),
+                scores=scores,
+                rationale="memory: " + best.page_content.splitlines()[0],
+            )
+        avoid = [(o, d) for o, d in confident if d.metadata["pattern_type"] == "avoid"]
+        return Recall(
+            avoid=tuple(o for o, _ in avoid),
+            pattern_ids=tuple(d.metadata["pattern_id"] for _, d in avoid),
+            scores=scores,
+            rationale="memory: " + avoid[0][1].page_content.splitlines()[0] if avoid else None,
+        )
+
+    # -- the LangChain part: a scripted model calls the market data tool ----------------------
+
+    def _market_data_tool(self) -> BaseTool:
+        agent = self
+
+        @tool(TOOL_NAME, response_format="content_and_artifact")
+        def fetch_market_data(source: str, query: str) -> tuple[str, dict[str, Any]]:
+            """Fetch the latest reading of a market data query from a data source."""
+            reading = agent.market.fetch(source, query, agent._plan.cycle)
+            summary = f"{source} {query}: bias {reading['bias']}, strength {reading['strength']}"
+            return summary, reading
+
+        return fetch_market_data
+
+    def _fetch_through_model(self, source: str, query: str, cycle: int) -> dict[str, Any]:
+        """An agent loop: the model asks for the tool, the tool runs, the model concludes."""
+        model = FakeMessagesListChatModel(responses=_script(source, query, cycle))
+        messages: list[BaseMessage] = [
+            SystemMessage(_SYSTEM_PROMPT),
+            HumanMessage(f"Cycle {cycle}: fetch {query} from {source}."),
+        ]
+        reading: dict[str, Any] | None = None
+        for _ in range(4):
+            reply = model.invoke(messages)
+            messages.append(reply)
+            if not isinstance(reply, AIMessage) or not reply.tool_calls:
+                break
+            for call in reply.tool_calls:
+                result = self.tools[call["name"]].invoke(call)
+                messages.append(result)
+                reading = result.artifact
+        if reading is None:
+            raise RuntimeError(f"cycle {cycle}: the model never called {TOOL_NAME}")
+        return reading
+
+
+def _script(source: str, query: str, cycle: int) -> list[BaseMessage]:
+    """What the fake chat model will say: one tool call, then a short conclusion."""
+    meta = {"model_name": MODEL_NAME}
+    call = {"name": TOOL_NAME, "args": {"source": source, "query": query}, "id": f"call-{cycle}"}
+    return [
+        AIMessage(
+            content=f"{query} from {source} shows who is crowded; fetching it.",
+            tool_calls=[call],
+            usage_metadata={"input_tokens": 42, "output_tokens": 18, "total_tokens": 60},
+            response_metadata=meta,
+        ),
+        AIMessage(
+            content="Reading received; handing it to signal generation.",
+            usage_metadata={"input_tokens": 88, "output_tokens": 9, "total_tokens": 97},
+            response_metadata=meta,
+        ),
+    ]
+
+
+def _option_of(
+    document: Document, decision_type: str, labels: Mapping[str, str], options: Sequence[str]
+) -> str | None:
+    """The option a retrieved pattern recommends, if it is about this decision in this
+    regime (its conditions all hold) and recommends one of ``options``; else None."""
+    meta = document.metadata
+    conditions = meta.get("conditions") or {}
+    selected = (meta.get("recommendation") or {}).get("selected") or []
+    if meta.get("decision_type") != decision_type or len(selected) != 1:
+        return None
+    if any(labels.get(k) != v for k, v in conditions.items()):
+        return None
+    return str(selected[0]) if selected[0] in options else None
+
+
+def _confidence(document: Document) -> float:
+    return float(document.metadata["confidence"])
