@@ -164,6 +164,7 @@ class _RunRecorder(HandlerBase):
             metadata={"langchain_run_id": str(run.run_id)},
             redact=self.redact,
             ttl=self.memory.decision_ttl,
+            started_at=self.memory.now(),
         )
         decision.trace_id = decision.trace_id or decision.decision_id
         run.link = (decision.decision_id, decision.trace_id)

@@ -194,6 +194,8 @@ def _begin(
             redact=opts.redact,
             ttl=ttl,
         )
+        if memory is not None:
+            captured.started_at = memory.now()  # the memory's clock (injected in simulations)
         return captured, recorder
     except Exception as exc:
         report_problem("decorator", f"could not capture a call of {opts.function}: {exc!r}", exc)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from langchain_core.documents import Document
@@ -97,13 +96,11 @@ def situation_query(decision_type: str, market: Mapping[str, Any]) -> str:
     return f"For {decision_type.replace('_', ' ')} when {when}, which choice succeeded?"
 
 
-def _reason(decision_type: DecisionType, at: datetime, **reasoning: Any) -> str | None:
-    """Set reasoning fields on the decision being captured, stamp it ``at``; return its id.
+def _reason(decision_type: DecisionType, **reasoning: Any) -> str | None:
+    """Set reasoning fields on the decision being captured; return its id.
 
-    ``@decision`` stamps a decision with the wall clock. This agent lives in a simulated
-    market whose time is the memory's (fake) clock, so each decision is re-stamped with
-    it: STM windows, TTLs, stats and plots then all see simulated time. An agent in a real
-    market has no need for ``at``.
+    (``@decision`` stamps it with the memory's clock, here the simulated market's time, so
+    STM windows, TTLs, stats and plots all see simulated time.)
 
     None when nothing of that type is being captured (capture is off or failed), so a
     parent's reasoning is never overwritten by mistake.
@@ -111,7 +108,6 @@ def _reason(decision_type: DecisionType, at: datetime, **reasoning: Any) -> str 
     now = current_decision()
     if now is None or now.decision_type != decision_type.value:
         return None
-    now.started_at = at
     for name, value in reasoning.items():
         setattr(now, name, value)
     return now.decision_id
@@ -211,7 +207,6 @@ class IntegratedMarketHunterAgent:
         chosen, recall = self._choose(DecisionType.SOURCE_SELECTION, market, sources)
         decision_id = _reason(
             DecisionType.SOURCE_SELECTION,
-            self.memory.now(),
             scores=recall.scores or dict.fromkeys(sources, 0.5),
             selected=[chosen],
             alternatives=[s for s in sources if s != chosen],
@@ -230,7 +225,6 @@ class IntegratedMarketHunterAgent:
         reading = self._fetch_through_model(source, query, cycle)
         decision_id = _reason(
             DecisionType.QUERY_EXECUTION,
-            self.memory.now(),
             selected=[query],
             alternatives=[q for q in QUERIES if q != query],
             confidence=0.8,
@@ -249,7 +243,6 @@ class IntegratedMarketHunterAgent:
         strength = float(reading["strength"])
         decision_id = _reason(
             DecisionType.SIGNAL_GENERATION,
-            self.memory.now(),
             scores={signal: strength, "short" if signal == "long" else "long": 1 - strength},
             selected=[signal],
             alternatives=["short" if signal == "long" else "long"],
@@ -271,7 +264,6 @@ class IntegratedMarketHunterAgent:
             level, score = ("low", 0.2) if strength >= 0.6 else ("medium", 0.45)
         decision_id = _reason(
             DecisionType.RISK_ASSESSMENT,
-            self.memory.now(),
             scores={"risk_score": score},
             selected=[level],
             confidence=0.7,
@@ -294,7 +286,6 @@ class IntegratedMarketHunterAgent:
         chosen, recall = self._choose(DecisionType.STRATEGY_SELECTION, market, strategies)
         decision_id = _reason(
             DecisionType.STRATEGY_SELECTION,
-            self.memory.now(),
             scores=recall.scores or dict.fromkeys(strategies, 0.5),
             selected=[chosen],
             alternatives=[s for s in strategies if s != chosen],

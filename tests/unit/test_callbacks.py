@@ -248,3 +248,16 @@ def test_decorated_function_inside_a_tool_is_its_child(memory):
     by_type = {r.decision_type: r for r in stored(memory)}
     assert by_type["risk_assessment"].parent_decision_id == by_type["tool_call"].decision_id
     assert by_type["risk_assessment"].trace_id == by_type["tool_call"].trace_id
+
+
+def test_runs_are_stamped_by_the_memorys_clock():
+    from datetime import datetime, timezone
+
+    from agentmem_langchain.testing import FakeClock
+
+    clock = FakeClock(datetime(2030, 1, 1, tzinfo=timezone.utc))
+    simulated = MemoryManager("sim-agent", store=InMemoryStore(clock=clock), clock=clock)
+    handler = AgentMemoryCallbackHandler(simulated)
+    RunnableLambda(lambda x: x, name="step").invoke(1, config={"callbacks": [handler]})
+    [record] = stored(simulated)
+    assert record.timestamp == datetime(2030, 1, 1, tzinfo=timezone.utc)

@@ -453,3 +453,25 @@ def test_library_failures_never_reach_the_caller(memory):
         assert broken.flush(timeout=0.2) is False  # the store is broken; nothing raised
     finally:
         broken.recorder.close(timeout=0)
+
+
+def test_decisions_are_stamped_by_the_memorys_clock():
+    from datetime import datetime, timezone
+
+    from agentmem_langchain.testing import FakeClock
+
+    clock = FakeClock(datetime(2030, 1, 1, tzinfo=timezone.utc))
+    simulated = MemoryManager("sim-agent", store=InMemoryStore(clock=clock), clock=clock)
+
+    @decision("tool_call", memory=simulated)
+    def act() -> int:
+        return 1
+
+    act()
+    clock.advance(hours=5)
+    act()
+    stamps = sorted(r.timestamp for r in simulated.iter_decisions())
+    assert stamps == [
+        datetime(2030, 1, 1, tzinfo=timezone.utc),
+        datetime(2030, 1, 1, 5, tzinfo=timezone.utc),
+    ]
