@@ -47,5 +47,6 @@ def test_readme_python_examples_run_in_order(tmp_path):
     assert "eth got price_request {'asset': 'BTC'}" in out
     assert "['When funding turns negative, cryptoquant leads coinglass']" in out
     assert "agentmem_agent_decisions: created" in out  # DynamoDB tables, on moto
+    assert "True " in out and "copied " in out  # export, then import into another store
     assert "ECE " in out and "'DecisionCount'" in out and "agentmem\n" in out
     assert "'agent_decisions': {'read_units'" in out
