@@ -258,13 +258,12 @@ What claims cost on DynamoDB (`store.usage()`):
 | one claim that finds nothing, after {n:,} processed signals | {d["empty_claim_requests"]} requests, {d["empty_claim_read_units"]:,.0f} read units, {d["empty_claim_ms"]:,.0f} ms |
 | latency run: claims (of which found nothing) | {dl["polls"]:,} ({dl["empty_polls"]:,}) |
 
-A DynamoDB claim reads the agent's TargetAgentIndex partition from its start and then the
-agent's status item of every signal it passes, processed ones included, so its cost grows with
-every delivery the agent still has: consuming slows as the history grows (first → last tenth),
-and delivery latency rises during the latency run as processed signals pile up. Deliveries stay
-until they expire (the default `ttl` is 24 h), so an agent polling an empty queue once a second
-pays for its whole last day of signals on every poll. SQLite's claim is one indexed query on
-pending deliveries and does not slow down.
+A DynamoDB claim reads the agent's TargetAgentIndex partition from its start; the status of
+a signal this store object has seen processed is remembered, not read again, but the delivery
+pages still are, so a claim's cost still grows with the deliveries the agent has: consuming
+slows as the history grows (first → last tenth). Deliveries stay until they expire (the
+default `ttl` is 24 h); a short `ttl` keeps claims cheap. SQLite's claim is one indexed query
+on pending deliveries and does not slow down.
 """
 
 
