@@ -15,6 +15,7 @@ False
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -51,14 +52,26 @@ class Journal:
         """Write ``entries`` durably (fsync) at the end of the journal."""
         if not entries:
             return
-        text = "".join(
+        data = "".join(
             json.dumps(e, separators=(",", ":"), ensure_ascii=False) + "\n" for e in entries
-        )
+        ).encode("utf-8")
         with self._locked():
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
+            # Unbuffered, so a failed write leaves nothing behind to be flushed at close.
+            with open(self.path, "ab+", buffering=0) as handle:
+                start = handle.seek(0, os.SEEK_END)
+                if start and os.pread(handle.fileno(), 1, start - 1) != b"\n":
+                    data = b"\n" + data  # a line torn by a crash stays a line of its own
+                try:
+                    written = 0
+                    while written < len(data):
+                        written += handle.write(data[written:]) or 0
+                    os.fsync(handle.fileno())
+                except BaseException:
+                    # Disk full or failing: take back the part that was written, so entries
+                    # the caller counts as lost are not replayed and no line is left torn.
+                    with contextlib.suppress(OSError):
+                        os.ftruncate(handle.fileno(), start)
+                    raise
             self.has_data = True
 
     def replay(self, apply: Callable[[list[Entry]], int]) -> int:
