@@ -27,6 +27,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from .serialization import _MAX_INT_BITS
+
 if TYPE_CHECKING:
     from .capture import CaptureSettings
 
@@ -93,6 +95,8 @@ class LenientJSON:
             return self._repr(value)
         if isinstance(value, Enum):
             return self._convert(value.value, depth + 1)
+        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+            return self._repr(value)  # stored as is, it would make the record unreadable
         if value is None or isinstance(value, (bool, int, str)):
             return value
         if isinstance(value, float):

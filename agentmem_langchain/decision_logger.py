@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from .enums import DecisionType
-from .errors import ValidationError
+from .errors import ValidationError, _repr
 from .memory import MemoryManager
 from .models import (
     DecisionContext,
@@ -63,10 +63,10 @@ class DecisionLogger:
     ) -> str:
         """Log a decision of any type (a ``DecisionType`` or any non-empty string)."""
         reasoning = DecisionReasoning(
-            scores=dict(scores or {}),
-            selected=list(selected or []),
-            alternatives=list(alternatives or []),
-            patterns_applied=list(patterns_applied or []),
+            scores=_copy(dict, scores, "scores"),
+            selected=_copy(list, selected, "selected"),
+            alternatives=_copy(list, alternatives, "alternatives"),
+            patterns_applied=_copy(list, patterns_applied, "patterns_applied"),
             confidence=confidence,
             rationale=rationale,
         )
@@ -77,8 +77,8 @@ class DecisionLogger:
             parent_decision_id=parent_decision_id,
             context=_context(context),
             reasoning=reasoning,
-            tags=list(tags or []),
-            metadata=dict(metadata or {}),
+            tags=_copy(list, tags, "tags"),
+            metadata=_copy(dict, metadata, "metadata"),
         )
         return self.memory.log_decision(record)
 
@@ -92,7 +92,7 @@ class DecisionLogger:
         **kwargs: Any,
     ) -> str:
         """Which data sources were chosen out of ``sources``, with each source's score."""
-        _check_selected(selected, sources, "selected")
+        selected, sources = _check_selected(selected, sources, "selected", "sources")
         return self.log_decision(
             DecisionType.SOURCE_SELECTION,
             context=context,
@@ -182,8 +182,8 @@ class DecisionLogger:
         **kwargs: Any,
     ) -> str:
         """Which strategy (or strategies) was chosen out of ``strategies``."""
-        chosen = [selected] if isinstance(selected, str) else list(selected)
-        _check_selected(chosen, strategies, "selected")
+        chosen = [selected] if isinstance(selected, str) else selected
+        chosen, strategies = _check_selected(chosen, strategies, "selected", "strategies")
         return self.log_decision(
             DecisionType.STRATEGY_SELECTION,
             context=context,
@@ -224,7 +224,7 @@ class DecisionLogger:
             if record is not None and record.decision_type != expected:
                 raise ValidationError(
                     f"decision_type: decision {decision_id!r} is a {record.decision_type!r} "
-                    f"decision, not {expected!r}",
+                    f"decision, not {_repr(expected)}",
                     field="decision_type",
                     value=decision_type,
                 )
@@ -245,7 +245,15 @@ class DecisionLogger:
         now = self.memory.now()
         # The window includes decisions logged in this very microsecond.
         end = now + timedelta(microseconds=1)
-        return self.memory.decision_stats(start=now - timedelta(hours=time_window_hours), end=end)
+        try:
+            start = now - timedelta(hours=time_window_hours)
+        except OverflowError:
+            raise ValidationError(
+                f"time_window_hours: too large (got {time_window_hours!r})",
+                field="time_window_hours",
+                value=time_window_hours,
+            ) from None
+        return self.memory.decision_stats(start=start, end=end)
 
 
 def _context(context: ContextLike) -> DecisionContext:
@@ -262,14 +270,32 @@ def _context(context: ContextLike) -> DecisionContext:
     return DecisionContext.model_validate(dict(context))
 
 
-def _check_selected(selected: Sequence[str], options: Sequence[str], field: str) -> None:
-    unknown = [s for s in selected if s not in options]
+def _copy(kind: type[Any], value: Any, field: str) -> Any:
+    """``kind(value or ())``: a fresh list or dict, or ValidationError if it cannot be made."""
+    try:
+        return kind(value or ())
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"{field}: expected a {'mapping' if kind is dict else 'sequence'}, "
+            f"got {type(value).__name__}",
+            field=field,
+            value=value,
+        ) from None
+
+
+def _check_selected(
+    selected: Sequence[str], options: Sequence[str], field: str, options_field: str
+) -> tuple[list[str], list[str]]:
+    """``selected`` and ``options`` as lists, once every selected item is an option."""
+    chosen, offered = _copy(list, selected, field), _copy(list, options, options_field)
+    unknown = [s for s in chosen if s not in offered]
     if unknown:
         raise ValidationError(
-            f"{field}: {unknown!r} not among the options {list(options)!r}",
+            f"{field}: {_repr(unknown)} not among the options {_repr(offered)}",
             field=field,
             value=unknown,
         )
+    return chosen, offered
 
 
 __all__ = ["DecisionLogger"]

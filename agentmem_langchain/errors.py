@@ -89,8 +89,16 @@ class ConfigurationError(AgentMemError, ValueError):
     """Settings that cannot work (an unknown store name, a missing extra, ...)."""
 
 
+def _repr(value: Any) -> str:
+    """``repr(value)``, or a placeholder when its ``__repr__`` raises (for error messages)."""
+    try:
+        return repr(value)
+    except Exception:  # a broken __repr__ must not replace the error being reported
+        return f"<{type(value).__name__} object>"
+
+
 def _short(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    text = _repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

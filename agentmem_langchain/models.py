@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import datetime, timezone
+from enum import Enum
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
 import pydantic
@@ -47,6 +48,13 @@ def _json_dict(value: Any) -> Any:
     if not isinstance(converted, dict):
         raise ValueError(f"expected a mapping, got {type(value).__name__}")
     return converted
+
+
+def _enum_text(value: Any) -> Any:
+    # Enum(value) puts repr(value) in its error, which may raise: only text can be a member.
+    if isinstance(value, (str, Enum)):
+        return value
+    raise ValueError(f"expected a str, got {type(value).__name__}")
 
 
 def _str_value(value: Any) -> Any:
@@ -98,6 +106,16 @@ class Model(BaseModel):
             super().__init__(**data)
         except pydantic.ValidationError as exc:
             raise ValidationError.from_pydantic(exc) from exc
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _string_keys(cls, data: Any, handler: pydantic.ValidatorFunctionWrapHandler) -> Any:
+        # A nested model given as a dict is built by calling __init__(**data): a non-str key
+        # would be a TypeError there, so it is rejected as a validation error first.
+        if isinstance(data, dict) and not all(isinstance(key, str) for key in data):
+            bad = next(key for key in data if not isinstance(key, str))
+            raise ValueError(f"field names must be strings, got a {type(bad).__name__} key")
+        return handler(data)
 
     def __setattr__(self, name: str, value: Any) -> None:
         try:
@@ -250,7 +268,7 @@ class MemoryPattern(Model):
     shared_with: list[AgentId] = Field(default_factory=list)
     user_metadata: JsonDict = Field(default_factory=dict)
     evidence: list[Id] = Field(default_factory=list, max_length=MAX_EVIDENCE)
-    status: PatternStatus = PatternStatus.ACTIVE
+    status: Annotated[PatternStatus, BeforeValidator(_enum_text)] = PatternStatus.ACTIVE
     created_at: UTCDateTime = Field(default_factory=utcnow)
     updated_at: UTCDateTime = Field(default_factory=utcnow)
 
@@ -325,7 +343,9 @@ class AgentSignal(Model):
     priority: int = 0
     created_at: UTCDateTime = Field(default_factory=utcnow)
     expires_at: UTCDateTime | None = None
-    processing: dict[str, ProcessingStatus] = Field(default_factory=dict)
+    processing: dict[str, Annotated[ProcessingStatus, BeforeValidator(_enum_text)]] = Field(
+        default_factory=dict
+    )
 
     @model_validator(mode="after")
     def _has_audience(self) -> AgentSignal:

@@ -15,6 +15,7 @@ dataclass instance                        its fields, as a dict
 ``tuple`` / other sequences               list
 ``bytes``                                 rejected (encode it yourself)
 ``float`` NaN or infinity                 rejected
+``int`` of more than 13,000 bits          rejected (JSON parsers cannot read it back)
 dict keys ``int``/``float``/``bool``/Enum  ``str(key)``; other key types are rejected
 anything else                             rejected
 ========================================  ==========================================
@@ -37,11 +38,13 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from .errors import ValidationError
+from .errors import ValidationError, _short
 
 JSONValue = Any  # dict[str, JSONValue] | list[JSONValue] | str | int | float | bool | None
 
 _MAX_DEPTH = 64
+#: Larger ints (about 3,900 digits) are written to JSON but cannot be parsed back.
+_MAX_INT_BITS = 13_000
 
 
 def to_json_value(value: Any, field: str) -> JSONValue:
@@ -70,6 +73,12 @@ def _convert(value: Any, path: str, depth: int) -> JSONValue:
     if value is None or isinstance(value, (bool, int, str)):
         if isinstance(value, Enum):
             return _convert(value.value, path, depth)
+        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+            raise ValidationError(
+                f"{path}: an int of {value.bit_length()} bits cannot be read back from JSON "
+                f"(the limit is {_MAX_INT_BITS} bits; store it as a str)",
+                field=path,
+            )
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -126,7 +135,7 @@ def _key(key: Any, path: str) -> str:
     if isinstance(key, (bool, int, float)):
         return str(key)
     raise ValidationError(
-        f"{path}: dict key {key!r} ({type(key).__name__}) cannot be a JSON key",
+        f"{path}: dict key {_short(key)} ({type(key).__name__}) cannot be a JSON key",
         field=path,
         value=key,
     )
