@@ -99,7 +99,7 @@ class Recorder:
         self._caller = StoreCaller(self.key)
         self._token = fast_id()  # marks this process's journal entries
         self._replay_delay = self.settings.replay_interval
-        self._next_replay_at = float("-inf")
+        self._next_replay_at = _UNSCHEDULED  # due at once: a journal left by a past run
 
     def _journal_path(self) -> Path:
         if self.settings.journal_path is not None:
@@ -442,7 +442,9 @@ class Recorder:
             return
         with self._cond:
             self._counts["spilled"] += sum(op.units for op in ops)
-            if self._next_replay_at <= self.settings.clock():
+            # Schedule a replay only if none is: pushing back one that is due would let a
+            # producer that keeps spilling starve the replay for as long as it spills.
+            if self._next_replay_at == _UNSCHEDULED:
                 self._next_replay_at = self.settings.clock() + self._replay_delay
 
     def _replay(self) -> None:
@@ -456,6 +458,7 @@ class Recorder:
                 self._replay_delay = min(self._replay_delay * 2, self.settings.replay_interval_max)
             else:
                 self._replay_delay = self.settings.replay_interval
+                self._next_replay_at = _UNSCHEDULED
             self._cond.notify_all()
 
     def _apply_entries(self, entries: list[Entry]) -> int:
@@ -542,6 +545,9 @@ class Recorder:
 
     def __repr__(self) -> str:
         return f"Recorder(key={self.key!r}, journal={str(self.journal_path)!r})"
+
+
+_UNSCHEDULED = float("-inf")
 
 
 def _record_run(ops: list[Op], start: int, limit: int) -> list[Op]:

@@ -310,3 +310,19 @@ def test_a_forked_child_gets_a_fresh_recorder_that_works(settings):
     store.release.set()
     assert os.waitstatus_to_exitcode(status) == 0
     assert recorder.flush(timeout=5)
+
+
+def test_a_spill_does_not_push_back_a_replay_that_is_due(tmp_path):
+    """A producer spilling on every call must not keep postponing the replay."""
+    now = [100.0]
+    settings = RecorderSettings(
+        journal_path=tmp_path / "j.jsonl", replay_interval=1.0, clock=lambda: now[0]
+    )
+    recorder = Recorder(InMemoryStore(), settings)
+    recorder._spill(recorder._build_ops([item()], settle_failures=False))
+    due = recorder._next_replay_at
+    assert due == 101.0
+    now[0] = 105.0  # the replay is due; the recorder thread has not run it yet
+    recorder._spill(recorder._build_ops([item()], settle_failures=False))
+    assert recorder._next_replay_at == due
+    assert recorder._replay_due()
