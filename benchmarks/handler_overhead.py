@@ -6,9 +6,13 @@ Compares, on the same chain: no callbacks; a no-op ``BaseCallbackHandler``; lang
 ``RunCollectorCallbackHandler``; ``AgentMemoryCallbackHandler`` (recording the root chain and
 the tool call into a SQLite store in a temporary directory, so its recorder thread runs
 during the measurement); LangSmith's ``LangChainTracer`` and Langfuse's ``CallbackHandler``,
-both pointed at a closed loopback port (``pip install 'agentmem-langchain[bench]'``). A
-handler that cannot be imported or constructed offline is reported as such, not measured.
-Configurations alternate in rounds so drift hits them alike. Goal: the agentmem handler's
+both pointed at a closed loopback port; OpenInference's ``LangChainInstrumentor`` exporting
+to an OpenTelemetry SDK ``TracerProvider`` with a ``SimpleSpanProcessor`` and an
+``InMemorySpanExporter`` (``pip install 'agentmem-langchain[bench]'``). A handler that cannot
+be imported or constructed offline is reported as such, not measured. Configurations alternate
+in rounds so drift hits them alike; the instrumentor patches every ``BaseCallbackManager``
+process-wide, so it is instrumented for its own rounds only (and its warm-up) and
+uninstrumented before the next configuration runs. Goal: the agentmem handler's
 overhead within 1.5x the no-op handler's. Results go to benchmarks/RESULTS.md
 (section ``handler-overhead``).
 """
@@ -21,7 +25,8 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,19 +91,66 @@ def langfuse_handler() -> BaseCallbackHandler:
     return handler
 
 
-def build_handlers(tmp: Path) -> tuple[dict[str, BaseCallbackHandler | None], dict[str, str]]:
+class OpenInferenceInstrumentation:
+    """OpenInference's instrumentor: not a handler passed in ``config`` but a global patch.
+
+    ``active()`` instruments (its tracer joins every callback manager made meanwhile, with
+    spans going to an in-memory exporter through a ``SimpleSpanProcessor``) and always
+    uninstruments on the way out, checking that ``BaseCallbackManager.__init__`` is restored
+    so nothing leaks into the other configurations. ``reset()`` counts and drops the
+    finished spans after each invocation, as ``RunCollector`` does, so memory stays bounded.
+    """
+
+    def __init__(self) -> None:
+        from langchain_core.callbacks import BaseCallbackManager
+        from openinference.instrumentation.langchain import LangChainInstrumentor
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+        self.exporter = InMemorySpanExporter()
+        self.provider = TracerProvider()  # passed explicitly: the global provider is untouched
+        self.provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.instrumentor = LangChainInstrumentor()
+        self._manager = BaseCallbackManager
+        self._original_init = BaseCallbackManager.__init__
+        self.spans = 0
+        self.invocations = 0
+
+    @contextmanager
+    def active(self) -> Iterator[None]:
+        self.instrumentor.instrument(tracer_provider=self.provider)
+        try:
+            yield
+        finally:
+            self.instrumentor.uninstrument()
+            if self._manager.__init__ is not self._original_init:
+                raise RuntimeError("OpenInference's patch outlived uninstrument()")
+
+    def reset(self) -> None:
+        self.spans += len(self.exporter.get_finished_spans())
+        self.invocations += 1
+        self.exporter.clear()
+
+
+Config = BaseCallbackHandler | OpenInferenceInstrumentation | None
+
+
+def build_handlers(tmp: Path) -> tuple[dict[str, Config], dict[str, str]]:
     memory = MemoryManager("bench-agent", store=SQLiteStore(tmp / "bench.db"))
-    handlers: dict[str, BaseCallbackHandler | None] = {
+    handlers: dict[str, Config] = {
         "no callbacks": None,
         "no-op BaseCallbackHandler": NoOpHandler(),
         "RunCollectorCallbackHandler": RunCollector(),
         "AgentMemoryCallbackHandler": AgentMemoryCallbackHandler(memory),
     }
     unavailable: dict[str, str] = {}
-    for name, factory in (
+    factories: tuple[tuple[str, Callable[[], Config]], ...] = (
         ("LangSmith LangChainTracer", langsmith_tracer),
         ("Langfuse CallbackHandler", langfuse_handler),
-    ):
+        ("OpenInference LangChainInstrumentor", OpenInferenceInstrumentation),
+    )
+    for name, factory in factories:
         try:
             handlers[name] = factory()
         except Exception as exc:  # an extra not installed, or no offline construction
@@ -106,11 +158,17 @@ def build_handlers(tmp: Path) -> tuple[dict[str, BaseCallbackHandler | None], di
     return handlers, unavailable
 
 
-def time_invocations(
-    chain: Runnable[Any, Any], handler: BaseCallbackHandler | None, count: int
-) -> list[float]:
+def time_invocations(chain: Runnable[Any, Any], handler: Config, count: int) -> list[float]:
+    if isinstance(handler, OpenInferenceInstrumentation):
+        with handler.active():  # global patch: on for these invocations only
+            return _timed(chain, {}, handler.reset, count)
     config: dict[str, Any] = {"callbacks": [handler]} if handler is not None else {}
-    reset: Callable[[], None] = getattr(handler, "reset", lambda: None)
+    return _timed(chain, config, getattr(handler, "reset", lambda: None), count)
+
+
+def _timed(
+    chain: Runnable[Any, Any], config: dict[str, Any], reset: Callable[[], None], count: int
+) -> list[float]:
     samples = []
     for _ in range(count):
         start = time.perf_counter()
@@ -120,9 +178,7 @@ def time_invocations(
     return samples
 
 
-def measure(
-    handlers: dict[str, BaseCallbackHandler | None], invocations: int, rounds: int
-) -> dict[str, list[float]]:
+def measure(handlers: dict[str, Config], invocations: int, rounds: int) -> dict[str, list[float]]:
     chain = five_step_chain()
     samples: dict[str, list[float]] = {name: [] for name in handlers}
     for handler in handlers.values():
@@ -202,6 +258,14 @@ def main(argv: list[str] | None = None) -> None:
             f"{stats.written}, spilled {stats.spilled}, dropped {stats.dropped}; handler "
             f"errors {ours.errors}."
         )
+        openinference = handlers.get("OpenInference LangChainInstrumentor")
+        if isinstance(openinference, OpenInferenceInstrumentation):
+            per_call = openinference.spans / max(1, openinference.invocations)
+            extra += (
+                f" OpenInference exported {openinference.spans} spans over "
+                f"{openinference.invocations} invocations ({per_call:.1f} per invoke), "
+                "instrumented only during its own rounds."
+            )
         markdown, figures = report(samples, unavailable, command.strip(), extra)
         figures["recorder"] = {"accepted": stats.accepted, "written": stats.written}
     print(markdown)
