@@ -51,13 +51,15 @@ unit: $(VENV)/.dev-installed node_modules/.installed
 
 test: lint typecheck unit
 
-# Every benchmark; each writes its section of benchmarks/RESULTS.md (takes several minutes).
+# Every benchmark; each writes its section of benchmarks/RESULTS.md (about 30 minutes on 2 cores).
 bench: $(VENV)/.bench-installed node_modules/.installed
 	$(BIN)/python -m benchmarks.store_bench
 	$(BIN)/python -m benchmarks.overhead
 	$(BIN)/python -m benchmarks.learning_bench
 	$(BIN)/python -m benchmarks.dynamodb_bench
 	$(BIN)/python -m benchmarks.signals_bench
+	$(BIN)/python -m benchmarks.scaling_bench
+	$(BIN)/python -m benchmarks.soak
 
 clean:
 	rm -rf $(VENV) node_modules .agentmem agentmem-demo .pytest_cache .mypy_cache .ruff_cache
