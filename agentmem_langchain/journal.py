@@ -1,8 +1,12 @@
 """The recorder's local journal: what could not reach the store waits here, one JSON per line.
 
-Appends are fsynced; a replay applies entries in order and keeps whatever was not applied.
-Several processes may share one journal file: every append and replay holds an exclusive
-``flock`` on ``<journal>.lock`` (on platforms without ``fcntl`` only threads are excluded).
+Appends are fsynced; a replay applies entries in order, a bounded head at a time, and keeps
+whatever was not applied. Several processes may share one journal file: appends and the short
+reads and commits of a replay hold an exclusive ``flock`` on ``<journal>.lock``; one replayer
+at a time holds ``<journal>.replay.lock`` while it writes to the store, so appends never wait
+for the store. Progress is a committed byte offset in ``<journal>.offset`` (the file is not
+rewritten per replay); a crash between applying and committing re-applies that head, which
+the store's idempotent writes absorb. (Without ``fcntl`` only threads are excluded.)
 
 >>> import tempfile, pathlib
 >>> journal = Journal(pathlib.Path(tempfile.mkdtemp()) / "j.jsonl")
@@ -38,15 +42,21 @@ Entry = dict[str, Any]
 class Journal:
     """An append-only JSON-lines file with in-order, partial-progress replay."""
 
+    #: Entries a replay reads and applies at once (bounds its memory, whatever the backlog).
+    HEAD_ENTRIES = 2_000
+
     def __init__(self, path: Path, on_bad_line: Callable[[str], None] | None = None) -> None:
         self.path = path
         self._on_bad_line = on_bad_line
         self._lock = threading.Lock()
+        self._replay_lock = threading.Lock()
+        self._offset_path = path.with_suffix(path.suffix + ".offset")
         self.has_data = _non_empty(path)
 
     def reset_after_fork(self) -> None:
-        """A fresh thread lock (the parent's may have been held when it forked)."""
+        """Fresh thread locks (the parent's may have been held when it forked)."""
         self._lock = threading.Lock()
+        self._replay_lock = threading.Lock()
 
     def append(self, entries: list[Entry]) -> None:
         """Write ``entries`` durably (fsync) at the end of the journal."""
@@ -78,50 +88,97 @@ class Journal:
         """Give every entry, in order, to ``apply``, which returns how many it applied.
 
         Entries not applied stay in the journal (in order); applied ones are removed.
-        Returns how many were applied.
+        Returns how many were applied. ``apply`` runs without the append lock, a head of at
+        most ``HEAD_ENTRIES`` at a time.
         """
-        with self._locked():
-            entries = self._read()
-            applied = 0
-            try:
+        total = 0
+        with self._replaying():
+            while True:
+                with self._locked():
+                    start = self._committed()
+                    raw = self._read_head(start)
+                entries, ends = self._parse(raw, start)
                 applied = apply(entries) if entries else 0
-            finally:
-                self._keep(entries[applied:])
-        return applied
+                total += applied
+                # Past the last applied entry; a head of blank or unreadable lines is skipped.
+                done = ends[applied - 1] if applied else start if entries else start + len(raw)
+                with self._locked():
+                    self._commit(done)
+                if applied < len(entries) or not raw:
+                    return total
 
-    def _read(self) -> list[Entry]:
+    def _committed(self) -> int:
         try:
-            with open(self.path, encoding="utf-8") as handle:
-                lines = handle.read().splitlines()
+            return int(self._offset_path.read_text() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def _read_head(self, start: int) -> bytes:
+        """Up to ``HEAD_ENTRIES`` whole lines from byte ``start``."""
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(start)
+                lines = []
+                for _ in range(self.HEAD_ENTRIES):
+                    line = handle.readline()
+                    if not line.endswith(b"\n"):
+                        break  # end of file, or a line still being written
+                    lines.append(line)
+                return b"".join(lines)
         except FileNotFoundError:
-            return []
+            return b""
+
+    def _parse(self, raw: bytes, start: int) -> tuple[list[Entry], list[int]]:
+        """The entries in ``raw`` and the file offset just past each of them."""
         entries: list[Entry] = []
-        for line in lines:
-            if not line.strip():
+        ends: list[int] = []
+        position = start
+        for line in raw.splitlines(keepends=True):
+            position += len(line)
+            text = line.decode("utf-8", errors="replace").strip()
+            if not text:
                 continue
             try:
-                entry = json.loads(line)
+                entry = json.loads(text)
             except ValueError:
                 entry = None
             if isinstance(entry, dict):
                 entries.append(entry)
+                ends.append(position)
             elif self._on_bad_line is not None:  # a line cut short by a crash
-                self._on_bad_line(line[:200])
-        return entries
+                self._on_bad_line(text[:200])
+        return entries, ends
 
-    def _keep(self, rest: list[Entry]) -> None:
-        if not rest:
+    def _commit(self, offset: int) -> None:
+        """Everything before ``offset`` is applied; caller holds the append lock."""
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if offset >= size:  # all applied: start afresh
             self.path.unlink(missing_ok=True)
+            self._offset_path.unlink(missing_ok=True)
             self.has_data = False
             return
-        temp = self.path.with_suffix(self.path.suffix + ".tmp")
+        temp = self._offset_path.with_suffix(".tmp")
         with open(temp, "w", encoding="utf-8") as handle:
-            for entry in rest:
-                handle.write(json.dumps(entry, separators=(",", ":"), ensure_ascii=False) + "\n")
+            handle.write(str(offset))
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp, self.path)
+        os.replace(temp, self._offset_path)
         self.has_data = True
+
+    @contextmanager
+    def _replaying(self) -> Iterator[None]:
+        with self._replay_lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            lock_path = self.path.with_suffix(self.path.suffix + ".replay.lock")
+            with open(lock_path, "a") as lock_file:
+                _flock(lock_file, exclusive=True)
+                try:
+                    yield
+                finally:
+                    _flock(lock_file, exclusive=False)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
