@@ -6,7 +6,9 @@ serialization. A lazy daemon thread converts and batches items into ``store.put_
 (idempotent per decision id), retrying with exponential backoff. When the store keeps
 failing or hangs (a call running longer than ``write_timeout``), records are spilled to a
 local journal, ``.agentmem/journal/<store>.jsonl``, and replayed, in order, once the store
-answers again — also by the next process that opens the same store. ``flush()`` waits until
+answers again — also by the next process that opens the same store. When the queue is full
+(the store is slower than the producer), items go to a spill buffer that a second daemon
+thread writes to the journal, so even then the caller does no I/O. ``flush()`` waits until
 everything accepted is in the store; the recorder flushes at interpreter exit (spilling what
 it could not write) and starts afresh in a forked child.
 
@@ -76,6 +78,7 @@ class Recorder:
         self.settings = settings or _default_settings
         self.key = key or journal_key(store)
         self._items: deque[Item] = deque()
+        self._overflow: deque[Item] = deque()  # waiting for the spill thread, after _items
         self._fresh_process_state()
         self._journal = Journal(self._journal_path(), on_bad_line=self._bad_journal_line)
         self._counts = dict.fromkeys(
@@ -90,6 +93,10 @@ class Recorder:
         self._start_lock = threading.Lock()
         self._wake = threading.Event()
         self._items.clear()
+        self._overflow.clear()
+        self._spill_wake = threading.Event()
+        self._spill_busy = threading.Lock()  # held while the spill thread holds items
+        self._spiller: threading.Thread | None = None
         self._inflight: list[Item] = []
         self._pending: dict[str, int] = {}
         self._outstanding = 0
@@ -124,12 +131,13 @@ class Recorder:
         try:
             agent = item.agent_id
             with self._lock:
-                queued = len(self._items) < self.settings.max_queue
+                # Once items wait for the spill thread, newer ones queue behind them.
+                queued = len(self._items) < self.settings.max_queue and not self._overflow
                 if queued:
                     self._items.append(item)
                     self._accept(agent)
             if not queued:
-                return self._overflow(item)
+                return self._when_full(item)
             if self._thread is None:
                 self._ensure_thread()
             if not self._wake.is_set():
@@ -148,22 +156,33 @@ class Recorder:
         self._outstanding += 1
         self._pending[agent] = self._pending.get(agent, 0) + 1
 
-    def _overflow(self, item: Item) -> bool:
+    def _when_full(self, item: Item) -> bool:
         policy = self.settings.on_full
         if policy == "block" and self._wait_for_space(item):
             return True
-        if policy == "drop":
-            self._count("dropped")
-            self._problem("full", "the recorder queue is full; a decision was dropped")
-            return False
-        # Spill: the queue is full because the store is slow or down; the journal keeps it.
-        ops = self._build_ops([item], settle_failures=False)
-        if not ops:
-            self._count("dropped")
-            return False
-        with self._lock:
+        if policy != "drop" and self._buffer_for_spill(item):
+            return True
+        self._count("dropped")
+        where = "queue is" if policy == "drop" else "queue and its spill buffer are"
+        self._problem("full", f"the recorder {where} full; a decision was dropped")
+        return False
+
+    def _buffer_for_spill(self, item: Item) -> bool:
+        # The queue is full because the store is slow or down: the spill thread journals it.
+        deadline: float | None = None
+        with self._cond:
+            limit = self.settings.max_queue + self.settings.spill_buffer
+            while len(self._items) + len(self._overflow) >= limit:
+                now = time.monotonic()
+                deadline = now + self.settings.block_timeout if deadline is None else deadline
+                if now >= deadline:
+                    return False
+                self._cond.wait(deadline - now)
+            self._overflow.append(item)
             self._accept(item.agent_id)
-        self._spill(ops)
+        if self._spiller is None:
+            self._ensure_spiller()
+        self._spill_wake.set()
         return True
 
     def _wait_for_space(self, item: Item) -> bool:
@@ -241,7 +260,7 @@ class Recorder:
                 replayed=c["replayed"],
                 dropped=c["dropped"],
                 capture_errors=c["errors"],
-                queued=len(self._items),
+                queued=len(self._items) + len(self._overflow),
                 outstanding=self._outstanding,
             )
 
@@ -257,6 +276,7 @@ class Recorder:
         done = self.shutdown(timeout)
         self._stopping = True
         self._wake.set()
+        self._spill_wake.set()
         with _registry_lock:
             if _registry.get(id(self.store)) is self:
                 del _registry[id(self.store)]
@@ -267,10 +287,17 @@ class Recorder:
         """Flush for up to ``timeout`` (``exit_timeout`` if None); spill what is left."""
         if self.flush(self.settings.exit_timeout if timeout is None else timeout):
             return True
-        with self._lock:
-            left = [*self._inflight, *self._items]
-            self._items.clear()
-        self._spill(self._build_ops(left))
+        # The spill thread finishes what it holds (a local append) before the rest is taken.
+        busy = self._spill_busy.acquire(timeout=max(1.0, self.settings.exit_timeout))
+        try:
+            with self._lock:
+                left = [*self._inflight, *self._items, *self._overflow]
+                self._items.clear()
+                self._overflow.clear()
+            self._spill(self._build_ops(left))
+        finally:
+            if busy:
+                self._spill_busy.release()
         return False
 
     def _after_fork_in_child(self) -> None:
@@ -286,6 +313,43 @@ class Recorder:
                 )
                 thread.start()
                 self._thread = thread
+
+    def _ensure_spiller(self) -> None:
+        with self._start_lock:
+            if self._spiller is None:
+                thread = threading.Thread(
+                    target=self._run_spiller, name=f"agentmem-spill-{self.key}", daemon=True
+                )
+                thread.start()
+                self._spiller = thread
+
+    # -- the spill thread ---------------------------------------------------------------
+
+    def _run_spiller(self) -> None:
+        with suppress_capture():
+            while not self._stopping:
+                self._spill_wake.wait()
+                self._spill_wake.clear()
+                try:
+                    while self._spill_some():
+                        pass
+                except Exception as exc:  # a bug here must not end the thread
+                    self._problem("spill", f"spill thread step failed: {exc!r}", exc)
+                    time.sleep(0.05)
+
+    def _spill_some(self) -> bool:
+        """Journal what waits in the spill buffer, with the queue ahead of it; False if empty."""
+        with self._spill_busy:
+            with self._cond:
+                if not self._overflow:
+                    return False
+                # Queued items are older: taking them first keeps the journal in order.
+                size = self.settings.batch_size
+                items = _take(self._items, size)
+                items += _take(self._overflow, size - len(items))
+                self._cond.notify_all()  # room for submitters waiting on either buffer
+            self._spill(self._build_ops(items))
+        return True
 
     # -- the recorder thread ------------------------------------------------------------
 
@@ -388,17 +452,19 @@ class Recorder:
                 self._spill(ops[index:])
                 return
 
-    def _apply_outcome(self, op: Op, own: bool = True) -> None:
+    def _apply_outcome(self, op: Op, own: bool = True) -> bool:
+        """Attach a queued (``own``) or replayed outcome; False if its decision is unknown."""
         assert op.outcome is not None
         try:
             self._with_retries(self._set_outcome, op.agent, op.decision_id, op.outcome)
         except NotFoundError:
-            self._problem("outcome", f"outcome for unknown decision {op.decision_id} dropped")
             if own:
+                self._problem("outcome", f"outcome for unknown decision {op.decision_id} dropped")
                 self._settle(op.agent, op.units, "dropped")
-            return
+            return False
         if own:
             self._settle(op.agent, op.units, "written")
+        return True
 
     def _put(self, records: list[DecisionRecord]) -> None:
         self._resolved_store().put_decisions(records)
@@ -446,6 +512,8 @@ class Recorder:
             # producer that keeps spilling starve the replay for as long as it spills.
             if self._next_replay_at == _UNSCHEDULED:
                 self._next_replay_at = self.settings.clock() + self._replay_delay
+        if threading.current_thread() is not self._thread:
+            self._wake.set()  # an idle recorder thread learns that a replay is scheduled
 
     def _replay(self) -> None:
         try:
@@ -477,14 +545,23 @@ class Recorder:
         records = [op.record for op in ops if op.record is not None]
         if records:
             self._with_retries(self._put, self._keep_later_outcomes(records))
-        for op in ops:
-            if op.outcome is not None:
-                self._apply_outcome(op, own=False)
+        applied = True
+        for op in ops:  # an outcome's chunk is that one entry
+            if op.outcome is None or self._apply_outcome(op, own=False):
+                continue
+            if not chunk[0].get("deferred"):
+                # Its decision may be further on (spilled after its outcome): try once more
+                # from the end of the journal.
+                self._journal.append([{**chunk[0], "deferred": True}])
+                return
+            self._problem("outcome", f"outcome for unknown decision {op.decision_id} dropped")
+            applied = False
+        counters = ("replayed", "written") if applied else ("dropped",)
         with self._cond:
             for entry in chunk:
                 units = int(entry.get("units", 1))
-                self._counts["replayed"] += units
-                self._counts["written"] += units
+                for name in counters:
+                    self._counts[name] += units
                 if entry.get("src") == self._token:
                     self._release(str(entry.get("agent", "")), units)
             self._cond.notify_all()
@@ -548,6 +625,10 @@ class Recorder:
 
 
 _UNSCHEDULED = float("-inf")
+
+
+def _take(items: deque[Item], limit: int) -> list[Item]:
+    return [items.popleft() for _ in range(min(len(items), limit))]
 
 
 def _record_run(ops: list[Op], start: int, limit: int) -> list[Op]:

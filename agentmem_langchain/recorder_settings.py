@@ -21,6 +21,14 @@ DEFAULT_JOURNAL_DIR = Path(".agentmem") / "journal"
 class RecorderSettings(CaptureSettings):
     """How a recorder queues, writes, retries and spills (plus :class:`CaptureSettings`).
 
+    When the queue (``max_queue`` items) is full, ``on_full`` decides: ``"spill"`` (the
+    default) puts the item in a spill buffer of up to ``spill_buffer`` more items that a
+    background thread writes to the journal (``batch_size`` items per append, queue first), so
+    the caller does no I/O; only if that buffer is full too (the journal cannot keep up) does
+    the caller wait for room, up to ``block_timeout``, and then drop the item (counted and
+    logged). ``"block"`` first waits up to ``block_timeout`` for room in the
+    queue, then spills the same way; ``"drop"`` drops at once.
+
     ``journal_path`` defaults to ``<journal_dir>/<store key>.jsonl``; ``journal_dir`` to
     ``$AGENTMEM_JOURNAL_DIR`` or ``.agentmem/journal`` (resolved when the recorder is made).
     The store key is the store's ``journal_key`` attribute, else its type and a hash of its
@@ -34,6 +42,7 @@ class RecorderSettings(CaptureSettings):
     max_queue: int = 10_000
     batch_size: int = 200
     on_full: OnFull = "spill"
+    spill_buffer: int = 10_000
     block_timeout: float = 1.0
     max_retries: int = 3
     backoff_initial: float = 0.05

@@ -13,7 +13,13 @@ import pytest
 from agentmem_langchain.capture import CapturedDecision
 from agentmem_langchain.errors import StoreUnavailableError
 from agentmem_langchain.models import DecisionOutcome, DecisionRecord
-from agentmem_langchain.recorder import Recorder, RecorderSettings, journal_key, recorder_for
+from agentmem_langchain.recorder import (
+    OutcomeUpdate,
+    Recorder,
+    RecorderSettings,
+    journal_key,
+    recorder_for,
+)
 from agentmem_langchain.testing import InMemoryStore
 
 
@@ -212,16 +218,106 @@ def test_submit_never_raises_even_for_garbage(settings):
     assert recorder.stats().capture_errors == 1
 
 
-def test_full_queue_spills_by_default(tmp_path):
+def wait_for(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def watch_threads(recorder: Recorder, monkeypatch) -> list[threading.Thread]:
+    """The threads that append to the journal or build records, one entry per call."""
+    seen: list[threading.Thread] = []
+    append, build = recorder._journal.append, recorder._build_ops
+
+    def watched_append(entries):
+        seen.append(threading.current_thread())
+        return append(entries)
+
+    def watched_build(items, settle_failures=True):
+        seen.append(threading.current_thread())
+        return build(items, settle_failures)
+
+    monkeypatch.setattr(recorder._journal, "append", watched_append)
+    monkeypatch.setattr(recorder, "_build_ops", watched_build)
+    return seen
+
+
+def test_full_queue_spills_by_default_off_the_callers_thread(tmp_path, monkeypatch):
     store = HangingStore()
     settings = RecorderSettings(journal_path=tmp_path / "j.jsonl", max_queue=2, write_timeout=10)
     recorder = Recorder(store, settings)
+    seen = watch_threads(recorder, monkeypatch)
     results = [recorder.submit(item()) for _ in range(10)]
     assert all(results)
-    assert recorder.stats().spilled >= 1 and settings.journal_path.exists()
+    # One decision is stuck in the hanging store; the other nine reach the journal.
+    assert wait_for(lambda: recorder.stats().spilled == 9)
+    assert settings.journal_path.exists()
+    assert seen and threading.current_thread() not in seen
     store.release.set()
     assert recorder.flush(timeout=10)
-    assert len(store.puts) == 10
+    assert len(store.puts) == 10 and recorder.stats().dropped == 0
+
+
+def test_with_the_spill_buffer_full_too_the_caller_waits_then_drops(tmp_path, monkeypatch):
+    store = HangingStore()
+    settings = RecorderSettings(
+        journal_path=tmp_path / "j.jsonl",
+        max_queue=1,
+        spill_buffer=2,
+        block_timeout=0.05,
+        write_timeout=10,
+    )
+    recorder = Recorder(store, settings)
+    disk = threading.Event()
+    append = recorder._journal.append
+
+    def stuck_append(entries):
+        disk.wait()
+        return append(entries)
+
+    monkeypatch.setattr(recorder._journal, "append", stuck_append)
+    results = [recorder.submit(item()) for _ in range(20)]
+    stats = recorder.stats()
+    assert results.count(False) == stats.dropped > 0
+    assert stats.accepted == results.count(True)
+    disk.set()
+    store.release.set()
+    assert recorder.flush(timeout=10)
+    assert len(store.puts) == results.count(True)
+
+
+def test_a_spilled_outcome_ahead_of_its_decision_is_applied_on_replay(settings):
+    store = FlakyStore()
+    recorder = Recorder(store, settings)
+    later = item()
+    outcome = OutcomeUpdate("agent-1", later.decision_id, DecisionOutcome(success=False))
+    with recorder._lock:
+        recorder._accept("agent-1")
+        recorder._accept("agent-1")
+    # The outcome reaches the journal first (it was spilled while its decision was in flight).
+    recorder._spill(recorder._build_ops([outcome]))
+    recorder._spill(recorder._build_ops([later]))
+    assert recorder.flush(timeout=5)
+    stored = store.get_decision("agent-1", later.decision_id)
+    assert stored is not None and stored.outcome is not None and stored.outcome.success is False
+    stats = recorder.stats()
+    assert (stats.dropped, stats.replayed, stats.outstanding) == (0, 2, 0)
+
+
+def test_a_replayed_outcome_whose_decision_never_comes_is_dropped_and_counted(settings):
+    store = FlakyStore()
+    recorder = Recorder(store, settings)
+    with recorder._lock:
+        recorder._accept("agent-1")
+    lost = OutcomeUpdate("agent-1", "01J0000000000000000000000A", DecisionOutcome(success=True))
+    recorder._spill(recorder._build_ops([lost]))
+    assert recorder.flush(timeout=5)
+    stats = recorder.stats()
+    assert (stats.dropped, stats.replayed, stats.outstanding) == (1, 0, 0)
+    assert not settings.journal_path.exists() or settings.journal_path.stat().st_size == 0
 
 
 def test_full_queue_drops_when_told_to(tmp_path):
