@@ -5,8 +5,8 @@
 One thread calls a ``@decision``-decorated function ``--decisions`` times as fast as it can.
 The memory's store is a ``SQLiteStore`` in a temporary directory that sleeps
 ``--store-delay-us`` per record written (``put_decisions``), so its sustained rate is below
-the producer's and the recorder's defaults (bounded queue, ``on_full="spill"``) have to spill
-to the journal and replay it. RSS is sampled every ``--sample-every`` calls and while the
+the producer's and the recorder's defaults (a bounded queue, then ``on_full="spill"``: a spill
+buffer that a background thread journals) have to spill to the journal and replay it. RSS is sampled every ``--sample-every`` calls and while the
 recorder drains, so boundedness is visible. At the end the recorder is flushed (up to
 ``--flush-timeout`` seconds) and the SQLite file itself is counted: every decision must be
 there exactly once. Results go to benchmarks/RESULTS.md (section ``soak``).
@@ -30,12 +30,13 @@ from typing import Any
 from agentmem_langchain.decorators import decision
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.models import DecisionRecord
-from agentmem_langchain.recorder import Recorder, recorder_for
+from agentmem_langchain.recorder import Recorder, RecorderSettings, recorder_for
 from agentmem_langchain.stores.sqlite import SQLiteStore
 
 from .results import machine, write_section
 
 AGENT = "soak-agent"
+DEFAULTS = RecorderSettings()
 SLOW_CALL_MS = (1, 10, 100, 1000)
 
 
@@ -229,8 +230,11 @@ def report(r: dict[str, Any], command: str) -> str:
             "",
             f"{r['decisions']:,} calls of a `@decision`-decorated function from one thread into a "
             f"`SQLiteStore` that sleeps {r['store_delay_us']} µs per record written (ceiling "
-            f"{ceiling}), with the recorder's default settings (queue of 10,000, batches of 200, "
-            "spill to the journal when full).",
+            f"{ceiling}), with the recorder's default settings: a queue of "
+            f"{DEFAULTS.max_queue:,}, batches of {DEFAULTS.batch_size}, and when the queue is full "
+            f"a spill buffer of {DEFAULTS.spill_buffer:,} more that a background thread appends "
+            "to the journal (the calling thread does no I/O; a producer that outruns the journal "
+            "waits for room, which is what the slow calls are).",
             "",
             "| figure | value |",
             "|---|---|",
