@@ -1,7 +1,7 @@
 """What the LangChain callback handlers keep between a run's start and its end.
 
-``RunTable`` is a bounded ``dict[UUID, _Run]`` under one lock: every run the handler sees
-gets a small entry (recorded or not) so a child can find its nearest recorded ancestor.
+``RunTable`` is a bounded ``OrderedDict`` of live runs: every run the handler sees gets a
+small entry (recorded or not) so a child can find its nearest recorded ancestor.
 Entries are popped on end *and* on error; when a run never ends, the oldest entries are
 evicted once ``max_runs`` is reached, so nothing leaks.
 
@@ -19,7 +19,6 @@ from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
-from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.callbacks.base import BaseCallbackManager
@@ -57,11 +56,17 @@ class Hint:
     from_action: bool = False
 
 
+def run_key(run_id: Any) -> Any:
+    """A run's key in the :class:`RunTable`: a UUID's ``int`` (a UUID's hash runs Python code,
+    an int's does not); any other id as it is. Hot paths inline it."""
+    return getattr(run_id, "int", run_id)
+
+
 @dataclass(slots=True, eq=False)
 class Run:
     """One LangChain run the handler has seen (``decision`` is None when not recorded)."""
 
-    run_id: UUID
+    key: Any  # run_key(run_id)
     parent: Run | None
     link: Link
     within: str | None = None  # the decorated decision that was current when the run started
@@ -93,38 +98,40 @@ class Run:
         return None
 
 
-@dataclass
-class RunTable:
-    """A bounded map of live runs; the oldest entries go first when it is full."""
+class RunTable(OrderedDict[Any, Run]):
+    """The live runs by :func:`run_key` (a bounded ``OrderedDict``): the oldest go first when
+    it is full.
 
-    max_runs: int = 10_000
-    evicted: int = 0
-    patterns_seen: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    _runs: OrderedDict[UUID, Run] = field(default_factory=OrderedDict)
+    ``get`` and ``pop(key, None)`` are the dict's own, lock-free: one dict operation is atomic
+    under the GIL, and only eviction (test, then pop) needs the lock.
+    """
 
-    # One dict operation is atomic under the GIL; only add() (insert + evict) needs the lock.
-    def get(self, run_id: UUID | None) -> Run | None:
-        return self._runs.get(run_id) if run_id is not None else None
+    def __init__(self, max_runs: int = 10_000) -> None:
+        super().__init__()
+        self.max_runs = max_runs
+        self.evicted = 0
+        self.hints_seen = False  # until a model or agent gives one, tools need not look
+        self.patterns_seen = False
+        self.lock = threading.Lock()
 
-    def add(self, run_id: UUID, run: Run) -> None:
+    def add(self, key: Any, run: Run) -> None:
+        self[key] = run
+        if len(self) > self.max_runs:
+            self.evict()
+
+    def evict(self) -> None:
+        """Drop the oldest runs until at most ``max_runs`` are left."""
         with self.lock:
-            self._runs[run_id] = run
-            while len(self._runs) > self.max_runs:
-                self._runs.popitem(last=False)  # O(1), unlike deleting a plain dict's head
+            while len(self) > self.max_runs:
+                self.popitem(last=False)  # O(1), unlike deleting a plain dict's head
                 self.evicted += 1
-
-    def pop(self, run_id: UUID) -> Run | None:
-        return self._runs.pop(run_id, None)
-
-    def __len__(self) -> int:
-        return len(self._runs)
 
     # -- hints: a model's thought and confidence, handed to the next tool of its trace --------
 
     def add_hint(self, run: Run, hint: Hint) -> None:
         root = run.root
         with self.lock:
+            self.hints_seen = True
             hints = root.hints if root.hints is not None else []
             root.hints = hints
             if len(hints) < MAX_HINTS:
@@ -142,6 +149,8 @@ class RunTable:
 
     def take_hint(self, run: Run, tool: str) -> Hint | None:
         root = run.root
+        if not root.hints:  # no lock needed to see none: a hint added meanwhile is for later
+            return None
         with self.lock:
             hints = root.hints
             if not hints:
@@ -198,6 +207,9 @@ def as_confidence(value: Any) -> float | None:
     return number if 0.0 <= number <= 1.0 else None  # NaN fails both comparisons
 
 
+_PLAIN_OUTPUTS = frozenset({str, int, float, bool, type(None), list, tuple})
+
+
 def _json_object(text: Any) -> Any:
     # A tool's dict output reaches a ToolMessage as JSON text; parse only small candidates.
     if isinstance(text, str) and text[:1] == "{" and len(text) < 4096 and "confidence" in text:
@@ -211,6 +223,8 @@ def _json_object(text: Any) -> Any:
 def output_confidence(output: Any) -> float | None:
     """A ``confidence`` a tool or chain returned: a mapping key or an attribute, also on a
     ``ToolMessage``'s artifact or JSON content."""
+    if type(output) in _PLAIN_OUTPUTS:  # no attributes to look at
+        return None
     content = getattr(output, "content", None)
     for candidate in (output, getattr(output, "artifact", None), _json_object(content)):
         if isinstance(candidate, Mapping):
@@ -335,7 +349,7 @@ def run_name(serialized: Any, kwargs: Mapping[str, Any], default: str) -> str:
     name = kwargs.get("name")
     if isinstance(name, str) and name:
         return name
-    if isinstance(serialized, Mapping):
+    if isinstance(serialized, (dict, Mapping)):  # a dict is checked first, and faster
         name = serialized.get("name")
         if isinstance(name, str) and name:
             return name
@@ -378,7 +392,7 @@ class HandlerBase(BaseCallbackHandler):
         max_runs: int = 10_000,
     ) -> None:
         self._runs = RunTable(max_runs=max_runs)
-        self.enabled = True
+        self.enabled = True  # also sets the ignore_* switches LangChain reads per event
         self.errors = 0
         self.dropped = 0
         self._configure(
@@ -403,16 +417,30 @@ class HandlerBase(BaseCallbackHandler):
         self.record_llm = record_llm
         self.redact = redact
         self._accept = _name_predicate(name_filter)
+        self._filtered = name_filter is not None
         self._recorder = recorder_for(memory.store)
 
-    # LangChain skips a handler's hook for an event whose ``ignore_*`` is True.
-    ignore_chain = property(lambda self: not self.enabled)
-    ignore_llm = property(lambda self: not self.enabled)
-    ignore_chat_model = property(lambda self: not self.enabled)
-    ignore_agent = property(lambda self: not self.enabled)
-    ignore_retriever = property(lambda self: not self.enabled)
-    ignore_retry = property(lambda self: True)
-    ignore_custom_event = property(lambda self: True)
+    # LangChain skips a handler's hook for an event whose ``ignore_*`` is True. Plain
+    # attributes (set with ``enabled``), not properties: LangChain reads one per event.
+    ignore_chain = False
+    ignore_llm = False
+    ignore_chat_model = False
+    ignore_agent = False
+    ignore_retriever = False
+    ignore_retry = True
+    ignore_custom_event = True
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the hooks record; False makes LangChain skip them (``uninstrument``)."""
+        return self._enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._enabled = value
+        ignore = not value
+        self.ignore_chain = self.ignore_llm = self.ignore_chat_model = ignore
+        self.ignore_agent = self.ignore_retriever = ignore
 
     @property
     def live_runs(self) -> int:
@@ -442,7 +470,9 @@ def parent_from_langchain() -> Link | None:
     if not isinstance(manager, BaseCallbackManager) or manager.parent_run_id is None:
         return None
     for handler in manager.handlers:
-        run = handler._runs.get(manager.parent_run_id) if isinstance(handler, HandlerBase) else None
+        if not isinstance(handler, HandlerBase):
+            continue
+        run = handler._runs.get(run_key(manager.parent_run_id))
         if run is not None and run.link[0] is not None:
             outer = current_decision()
             # A decorated decision entered inside this run is nearer: let it win.

@@ -27,7 +27,9 @@ decisions under the run that retrieved them.
 
 Hooks never raise and never do I/O: they keep a few references in a bounded run table and
 hand a :class:`~agentmem_langchain.capture.CapturedDecision` to the background recorder at
-the run's end. :func:`instrument` installs one handler on every LangChain run.
+the run's end; what only the record needs (its context, tags and the output's confidence) is
+worked out on the recorder's thread. A chain step that is not recorded costs one dict entry.
+:func:`instrument` installs one handler on every LangChain run.
 """
 
 from __future__ import annotations
@@ -55,9 +57,10 @@ from ._callback_runs import (
     output_confidence,
     pattern_ids,
     read_llm_result,
+    run_key,
     run_name,
 )
-from .capture import CapturedDecision, current_decision
+from .capture import CapturedDecision, _current, fast_id
 from .enums import DecisionType
 from .memory import MemoryManager
 
@@ -68,18 +71,48 @@ if TYPE_CHECKING:
     from langchain_core.outputs import LLMResult
 
 _CHAIN, _TOOL, _LLM, _RETRIEVER = "chain", "tool", "llm", "retriever"
+_CHAIN_STEP = DecisionType.CHAIN_STEP.value
+_TOOL_CALL = DecisionType.TOOL_CALL.value
+_LLM_CALL = DecisionType.LLM_CALL.value
+_ROOT: Link = (None, None)  # the link of a run with no recorded ancestor
+_TAG_KEYS = frozenset({TYPE_KEY, CONFIDENCE_KEY})
 _LANGCHAIN_TAGS = ("seq:step:", "map:key:", "graph:step:", "langsmith:")
 _PRIVATE_METADATA = ("ls_", "lc_", "langgraph_", "checkpoint_", "agentmem_")
 
 
-def _user_tags(tags: Sequence[str] | None) -> list[str]:
-    return [t for t in tags or () if isinstance(t, str) and not t.startswith(_LANGCHAIN_TAGS)]
+def _user_tags(tags: Sequence[str]) -> list[str]:
+    return [t for t in tags if isinstance(t, str) and not t.startswith(_LANGCHAIN_TAGS)]
 
 
 def _context_extra(kind: str, name: str, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
-    extra = {k: v for k, v in (metadata or {}).items() if not k.startswith(_PRIVATE_METADATA)}
+    extra = {
+        k: v
+        for k, v in (metadata or {}).items()
+        if not (isinstance(k, str) and k.startswith(_PRIVATE_METADATA))
+    }
     extra.update(run_type=kind, run_name=name)
     return extra
+
+
+def _describe_run(
+    decision: CapturedDecision,
+    run: Run,
+    run_id: UUID,
+    kind: str,
+    name: str,
+    tags: Sequence[str],
+    metadata: Mapping[str, Any] | None,
+) -> None:
+    """The part of a run's decision built on the recorder's thread (``CapturedDecision.deferred``):
+    its context, tags and run id, and its confidence (pinned, else the output's)."""
+    decision.context_extra = _context_extra(kind, name, metadata)
+    decision.tags = _user_tags(tags)
+    decision.metadata["langchain_run_id"] = str(run_id)
+    confidence = run.pinned_confidence
+    if confidence is None and decision.result is not None:
+        confidence = output_confidence(decision.result)
+    if confidence is not None:
+        decision.reasoning["confidence"] = confidence
 
 
 def _explicit(value: Any, parent: Run | None, inherited: Any) -> bool:
@@ -94,85 +127,28 @@ class _RunRecorder(HandlerBase):
         # A decorated function entered after the parent run started sits between them.
         if outer is not None and (parent is None or parent.within != outer.decision_id):
             return (outer.decision_id, outer.trace_id or outer.decision_id)
-        return parent.link if parent is not None else (None, None)
+        return parent.link if parent is not None else _ROOT
 
-    def _decision_type(self, kind: str, name: str, parent: Run | None, tag: Any) -> str | None:
-        tag = getattr(tag, "value", tag)
-        if isinstance(tag, str) and tag and _explicit(tag, parent, parent and parent.type_tag):
-            return tag
-        if not self._accept(name):
+    def _decision_type(
+        self, kind: str, parent: Run | None, tag: Any, name: str | None
+    ) -> str | None:
+        """The type a run is recorded as, or None; ``name`` is only read by a name filter."""
+        if tag is not None:
+            tag = getattr(tag, "value", tag)
+            if isinstance(tag, str) and tag and _explicit(tag, parent, parent and parent.type_tag):
+                return tag
+        if name is not None and not self._accept(name):
             return None
-        if kind == _TOOL and self.record_tools:
-            return DecisionType.TOOL_CALL.value
-        if kind == _CHAIN and (self.record_chains is True or (self.record_chains and not parent)):
-            return DecisionType.CHAIN_STEP.value
+        if kind == _CHAIN:
+            chains = self.record_chains
+            return _CHAIN_STEP if chains is True or (chains and parent is None) else None
+        if kind == _TOOL:
+            return _TOOL_CALL if self.record_tools else None
         if kind == _LLM and self.record_llm:
-            return DecisionType.LLM_CALL.value
+            return _LLM_CALL
         return None
 
     def _start(
-        self,
-        kind: str,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        name: str,
-        inputs: Any,
-        tags: list[str] | None,
-        metadata: dict[str, Any] | None,
-    ) -> Run:
-        parent = self._runs.get(parent_run_id)
-        outer = current_decision()
-        type_tag = metadata.get(TYPE_KEY) if metadata else None
-        confidence_tag = metadata.get(CONFIDENCE_KEY) if metadata else None
-        decision_type = self._decision_type(kind, name, parent, type_tag)
-        within = outer.decision_id if outer is not None else None
-        if (
-            decision_type is None
-            and parent is not None
-            and kind == _CHAIN
-            and confidence_tag == parent.confidence_tag
-            and within == parent.within
-        ):
-            # An unrecorded step changes nothing for its children: they see its parent.
-            self._runs.add(run_id, parent)
-            return parent
-        run = Run(run_id, parent, self._link(parent, outer), within)
-        run.type_tag, run.confidence_tag = type_tag, confidence_tag
-        if decision_type is not None:
-            self._record(run, kind, name, decision_type, inputs, tags, metadata)
-        self._runs.add(run_id, run)
-        return run
-
-    def _record(
-        self,
-        run: Run,
-        kind: str,
-        name: str,
-        decision_type: str,
-        inputs: Any,
-        tags: list[str] | None,
-        metadata: dict[str, Any] | None,
-    ) -> None:
-        run.decision = decision = CapturedDecision(
-            agent_id=self.agent_id,
-            decision_type=decision_type,
-            parent_decision_id=run.link[0],
-            trace_id=run.link[1],
-            inputs=inputs,
-            context_extra=_context_extra(kind, name, metadata),
-            tags=_user_tags(tags),
-            metadata={"langchain_run_id": str(run.run_id)},
-            redact=self.redact,
-            ttl=self.memory.decision_ttl,
-            started_at=self.memory.now(),
-        )
-        decision.trace_id = decision.trace_id or decision.decision_id
-        run.link = (decision.decision_id, decision.trace_id)
-        parent = run.parent
-        if _explicit(run.confidence_tag, parent, parent and parent.confidence_tag):
-            run.pinned_confidence = as_confidence(run.confidence_tag)
-
-    def _begin(
         self,
         kind: str,
         run_id: UUID,
@@ -183,17 +159,88 @@ class _RunRecorder(HandlerBase):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
     ) -> None:
-        if not self.enabled:
+        """A run starts: add it to the run table, with its decision if it is recorded."""
+        if not self._enabled:
             return
         try:
-            name = run_name(serialized, kwargs, kind)
-            run = self._start(kind, run_id, parent_run_id, name, inputs, tags, metadata)
-            if kind == _TOOL and run.decision is not None:
+            runs = self._runs
+            parent = runs.get(getattr(parent_run_id, "int", parent_run_id))  # see run_key
+            outer = _current.get()
+            within = outer.decision_id if outer is not None else None
+            type_tag = confidence_tag = None
+            if metadata:
+                type_tag, confidence_tag = metadata.get(TYPE_KEY), metadata.get(CONFIDENCE_KEY)
+            name = run_name(serialized, kwargs, kind) if self._filtered else None
+            decision_type = self._decision_type(kind, parent, type_tag, name)
+            key = getattr(run_id, "int", run_id)  # see run_key
+            if (
+                decision_type is None
+                and parent is not None
+                and kind == _CHAIN
+                and confidence_tag == parent.confidence_tag
+                and within == parent.within
+            ):
+                runs.add(key, parent)  # an unrecorded step changes nothing: children see its parent
+                return
+            if outer is None:
+                link = parent.link if parent is not None else _ROOT
+            else:
+                link = self._link(parent, outer)
+            run = Run(key, parent, link, within, None, type_tag, confidence_tag)
+            if decision_type is not None:
+                name = name or run_name(serialized, kwargs, kind)
+                self._record(run, run_id, kind, name, decision_type, inputs, tags, metadata)
+            runs.add(key, run)
+            if kind == _TOOL and name is not None and run.decision is not None:
                 self._apply_hint(run, run.decision, name, kwargs.get("tool_call_id"))
             elif kind == _LLM:
                 run.model = model_from_start(metadata, kwargs)
         except Exception as exc:
             self._failed(f"on_{kind}_start", exc)
+
+    def _record(
+        self,
+        run: Run,
+        run_id: UUID,
+        kind: str,
+        name: str,
+        decision_type: str,
+        inputs: Any,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+    ) -> None:
+        # What only the record needs is built on the recorder's thread; LangChain hands over
+        # its callback manager's own tag list and metadata dict, so they are copied now.
+        details = (
+            run,
+            run_id,
+            kind,
+            name,
+            tuple(tags) if tags else (),
+            metadata and dict(metadata),
+        )
+        memory = self.memory
+        link = run.link
+        run.decision = decision = CapturedDecision(
+            agent_id=self.agent_id,
+            decision_type=decision_type,
+            decision_id=fast_id(),
+            started_at=memory.clock(),
+            parent_decision_id=link[0],
+            trace_id=link[1],
+            inputs=inputs,
+            metadata={"langchain_run_id": None},  # the run id's str, set by _describe_run
+            redact=self.redact,
+            ttl=memory.decision_ttl,
+            deferred=(_describe_run, details),
+        )
+        decision.trace_id = link[1] or decision.decision_id
+        run.link = (decision.decision_id, decision.trace_id)
+        confidence_tag = run.confidence_tag
+        if confidence_tag is not None:
+            parent = run.parent
+            if _explicit(confidence_tag, parent, parent and parent.confidence_tag):
+                run.pinned_confidence = as_confidence(confidence_tag)
 
     def _apply_hint(
         self, run: Run, decision: CapturedDecision, tool: str, tool_call_id: Any
@@ -201,6 +248,8 @@ class _RunRecorder(HandlerBase):
         decision.reasoning["selected"] = [tool]
         if isinstance(tool_call_id, str):
             decision.metadata["tool_call_id"] = tool_call_id
+        if not self._runs.hints_seen:
+            return
         hint = self._runs.take_hint(run, tool)
         if hint is None:
             return
@@ -214,38 +263,46 @@ class _RunRecorder(HandlerBase):
     def _finish(
         self, hook: str, run_id: UUID, result: Any, error: BaseException | None, inputs: Any = None
     ) -> None:
-        if not self.enabled:
+        if not self._enabled:
             return
         try:
-            run = self._runs.pop(run_id)
-            decision = run.decision if run is not None and run.run_id == run_id else None
-            if run is None or decision is None:  # not recorded (or an alias of its parent)
-                return
+            key = getattr(run_id, "int", run_id)  # see run_key
+            run = self._runs.pop(key, None)
+        except Exception as exc:
+            self._failed(hook, exc)
+            return
+        if run is not None and run.decision is not None and run.key == key:
+            self._submit(hook, run, run.decision, result, error, inputs)
+        # else: never seen, not recorded, or an alias of its parent (an unrecorded step)
+
+    def _submit(
+        self,
+        hook: str,
+        run: Run,
+        decision: CapturedDecision,
+        result: Any,
+        error: BaseException | None,
+        inputs: Any,
+    ) -> None:
+        """Finish a recorded run's decision and hand it to the recorder."""
+        try:
             if inputs is not None:  # streamed runs only know their input at the end
                 decision.inputs = inputs
             decision.finish(result, error)
-            self._settle_reasoning(run, decision.reasoning, result)
+            if self._runs.patterns_seen:
+                patterns = self._runs.patterns_for(run)
+                if patterns:
+                    decision.reasoning["patterns_applied"] = patterns
             if not self._recorder.submit(decision):
                 self.dropped += 1
         except Exception as exc:
             self._failed(hook, exc)
 
-    def _settle_reasoning(self, run: Run, reasoning: dict[str, Any], result: Any) -> None:
-        confidence = run.pinned_confidence
-        if confidence is None and result is not None:
-            confidence = output_confidence(result)
-        if confidence is not None:
-            reasoning["confidence"] = confidence
-        if self._runs.patterns_seen:
-            patterns = self._runs.patterns_for(run)
-            if patterns:
-                reasoning["patterns_applied"] = patterns
-
     def _llm_end(self, run_id: UUID, response: Any) -> None:
-        if not self.enabled:
+        if not self._enabled:
             return
         try:
-            run = self._runs.get(run_id)
+            run = self._runs.get(run_key(run_id))
             info = read_llm_result(response)
             model = info.model or (run.model if run is not None else None)
             result = {"text": info.text, "tool_calls": info.tool_calls, "model": model}
@@ -264,10 +321,10 @@ class _RunRecorder(HandlerBase):
         self._finish("on_llm_end", run_id, result, None)
 
     def _agent_action(self, run_id: UUID, action: Any) -> None:
-        if not self.enabled:
+        if not self._enabled:
             return
         try:
-            run = self._runs.get(run_id)
+            run = self._runs.get(run_key(run_id))
             tool, log = getattr(action, "tool", None), getattr(action, "log", None)
             if run is not None and isinstance(log, str) and log.strip():
                 self._runs.add_rationale(run, tool if isinstance(tool, str) else None, log.strip())
@@ -275,10 +332,10 @@ class _RunRecorder(HandlerBase):
             self._failed("on_agent_action", exc)
 
     def _retriever_end(self, run_id: UUID, documents: Any) -> None:
-        if not self.enabled:
+        if not self._enabled:
             return
         try:
-            run = self._runs.get(run_id)
+            run = self._runs.get(run_key(run_id))
             ids = pattern_ids(documents or ())
             if run is not None and ids:
                 self._runs.add_patterns(run.parent or run, ids)
@@ -309,10 +366,40 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._begin(_CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, kwargs)
+        # Most chain runs are steps that are not recorded and change nothing for their
+        # children, which then see the step's parent: that case is done here, in one call.
+        if self._enabled and not self._filtered and self.record_chains is not True:
+            try:
+                runs = self._runs
+                parent = runs.get(getattr(parent_run_id, "int", parent_run_id))  # see run_key
+                outer = _current.get()
+                if (
+                    parent is not None
+                    and parent.confidence_tag is None
+                    and parent.within == (outer.decision_id if outer is not None else None)
+                    and (not metadata or metadata.keys().isdisjoint(_TAG_KEYS))
+                ):
+                    runs[getattr(run_id, "int", run_id)] = parent
+                    if len(runs) > runs.max_runs:
+                        runs.evict()
+                    return
+            except Exception as exc:
+                self._failed("on_chain_start", exc)
+                return
+        self._start(_CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, kwargs)
 
     def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
-        self._finish("on_chain_end", run_id, outputs, None, kwargs.get("inputs"))
+        # _finish, inlined for the many ends of unrecorded steps.
+        if not self._enabled:
+            return
+        try:
+            key = getattr(run_id, "int", run_id)  # see run_key
+            run = self._runs.pop(key, None)
+        except Exception as exc:
+            self._failed("on_chain_end", exc)
+            return
+        if run is not None and run.decision is not None and run.key == key:
+            self._submit("on_chain_end", run, run.decision, outputs, None, kwargs.get("inputs"))
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._finish("on_chain_error", run_id, None, error, kwargs.get("inputs"))
@@ -330,7 +417,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         **kwargs: Any,
     ) -> None:
         given = input_str if inputs is None else inputs
-        self._begin(_TOOL, run_id, parent_run_id, serialized, given, tags, metadata, kwargs)
+        self._start(_TOOL, run_id, parent_run_id, serialized, given, tags, metadata, kwargs)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._finish("on_tool_end", run_id, output, None)
@@ -349,7 +436,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._begin(_LLM, run_id, parent_run_id, serialized, messages, tags, metadata, kwargs)
+        self._start(_LLM, run_id, parent_run_id, serialized, messages, tags, metadata, kwargs)
 
     def on_llm_start(
         self,
@@ -362,7 +449,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._begin(_LLM, run_id, parent_run_id, serialized, prompts, tags, metadata, kwargs)
+        self._start(_LLM, run_id, parent_run_id, serialized, prompts, tags, metadata, kwargs)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
         self._llm_end(run_id, response)
@@ -381,7 +468,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._begin(_RETRIEVER, run_id, parent_run_id, serialized, query, tags, metadata, kwargs)
+        self._start(_RETRIEVER, run_id, parent_run_id, serialized, query, tags, metadata, kwargs)
 
     def on_retriever_end(
         self, documents: Sequence[Document], *, run_id: UUID, **kwargs: Any

@@ -3,7 +3,9 @@
 The hot path builds a :class:`CapturedDecision` (raw values, no validation, no I/O) and hands
 it to a :class:`~agentmem_langchain.recorder.Recorder`; the recorder's thread later calls
 :meth:`CapturedDecision.to_record`, which redacts, masks secret-looking keys, converts
-leniently to JSON and truncates large values. Nothing here raises into user code.
+leniently to JSON and truncates large values, then builds the record without validating again
+what it has just made safe (:mod:`agentmem_langchain.capture_record`). Nothing here raises
+into user code.
 
 >>> captured = CapturedDecision(agent_id="agent-1", decision_type="tool_call", inputs={"q": 1})
 >>> with use_decision(captured):
@@ -17,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import os
 import random
 import threading
 import time
@@ -27,9 +30,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+from .capture_record import context_model, decision_record, outcome_model, reasoning_model
 from .capture_values import LenientJSON, clean_reasoning, reasoning_from_result, truncate_text
 from .config import DEFAULT_DECISION_TTL
-from .models import DecisionContext, DecisionOutcome, DecisionReasoning, DecisionRecord
+from .models import DecisionOutcome, DecisionRecord
 from .stores._common import epoch_seconds
 
 T = TypeVar("T")
@@ -57,34 +61,40 @@ logger = logging.getLogger("agentmem_langchain.capture")
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+# Byte b -> the Crockford character of its low 5 bits: 16 random bytes make 80 random bits.
+_LOW_5_BITS = bytes.maketrans(bytes(range(256)), (_CROCKFORD * 8).encode())
 _stamp: tuple[int, str] = (-1, "")
+# Random parts made 256 at a time; list.pop is atomic, so threads never share one. A forked
+# child starts with none (it must not reuse its parent's).
+_suffixes: list[str] = []
+os.register_at_fork(after_in_child=_suffixes.clear)
+
+
+def _more_suffixes() -> None:
+    text = random.getrandbits(128 * 256).to_bytes(4096, "little").translate(_LOW_5_BITS).decode()
+    _suffixes.extend([text[i : i + 16] for i in range(0, 4096, 16)])
 
 
 def fast_id() -> str:
     """A ULID (time-sortable, 26 characters) in under a microsecond.
 
     Same layout as :func:`agentmem_langchain.models.new_id` (48-bit milliseconds, 80 random
-    bits); the millisecond prefix is cached, the random part comes from ``random``.
+    bits); the millisecond prefix is cached, the random parts come from ``random``, 256 at a
+    time.
     """
     global _stamp
     ms = time.time_ns() // 1_000_000
     stamp = _stamp
     if stamp[0] != ms:
-        stamp = (ms, "".join(_CROCKFORD[(ms >> s) & 31] for s in range(45, -5, -5)))
+        p = _PAIRS
+        text = f"{p[ms >> 40]}{p[(ms >> 30) & 1023]}{p[(ms >> 20) & 1023]}{p[(ms >> 10) & 1023]}"
+        stamp = (ms, text + p[ms & 1023])
         _stamp = stamp
-    r = random.getrandbits(80)
-    p = _PAIRS
-    return (
-        stamp[1]
-        + p[r >> 70]
-        + p[(r >> 60) & 1023]
-        + p[(r >> 50) & 1023]
-        + p[(r >> 40) & 1023]
-        + p[(r >> 30) & 1023]
-        + p[(r >> 20) & 1023]
-        + p[(r >> 10) & 1023]
-        + p[r & 1023]
-    )
+    while True:
+        try:
+            return stamp[1] + _suffixes.pop()
+        except IndexError:
+            _more_suffixes()
 
 
 def _utcnow() -> datetime:
@@ -178,7 +188,9 @@ class CapturedDecision:
     ``result`` is stored (in ``metadata["result"]``) only when ``has_result`` is true, but
     reasoning fields are read from it either way; ``error`` (or the ``error_type`` /
     ``error_message`` / ``traceback`` strings) describes a failure; ``ttl`` is how long the
-    record is kept (None: forever).
+    record is kept (None: forever). ``deferred`` is ``(fn, args)``: :meth:`to_record` first
+    calls ``fn(self, *args)``, so capture code can leave work it need not do on the caller's
+    thread (the LangChain handler fills in ``context_extra`` and ``tags`` there).
     """
 
     agent_id: str
@@ -203,6 +215,7 @@ class CapturedDecision:
     redact: Redactor | None = None
     ttl: timedelta | None = DEFAULT_DECISION_TTL
     started_perf: float = field(default_factory=time.perf_counter, repr=False)
+    deferred: tuple[Callable[..., None], tuple[Any, ...]] | None = field(default=None, repr=False)
 
     confidence = _ReasoningField()
     scores = _ReasoningField()
@@ -229,30 +242,39 @@ class CapturedDecision:
         ``agent_id`` or empty ``decision_type``); the recorder counts and drops those.
         """
         settings = settings or _DEFAULT_SETTINGS
-        say = warn or (lambda message: report_problem("record", message))
-        data = _captured_data(self, settings, say)
+        say = warn or _report_record_problem
+        if self.deferred is not None:
+            finish_capture, args = self.deferred
+            self.deferred = None
+            finish_capture(self, *args)
+        convert = LenientJSON(settings)
+        data, redacted = _captured_data(self, convert, settings, say)
         reasoning_raw = dict(self.reasoning)
         for key, value in reasoning_from_result(self.result).items():
             if reasoning_raw.get(key) is None:
                 reasoning_raw[key] = value
-        reasoning = DecisionReasoning.model_validate(clean_reasoning(reasoning_raw, say))
-        metadata = dict(LenientJSON(settings).convert_mapping(self.metadata))
+        reasoning = reasoning_model(clean_reasoning(reasoning_raw, say))
+        metadata = convert.convert_mapping(self.metadata)
         if self.has_result:
             metadata["result"] = data["result"]
-        return DecisionRecord(
-            decision_id=self.decision_id,
-            agent_id=self.agent_id,
-            decision_type=self.decision_type,
-            timestamp=self.started_at,
-            parent_decision_id=self.parent_decision_id,
-            trace_id=self.trace_id or self.parent_decision_id,
-            context=_context(data["inputs"], data["context"]),
-            reasoning=reasoning,
-            outcome=self._outcome(settings, say),
-            ttl=epoch_seconds(self.started_at + self.ttl) if self.ttl is not None else None,
-            tags=[str(t) for t in self.tags],
-            metadata=metadata,
-        )
+        # A redact hook may return anything: then the values are validated, not trusted.
+        json_safe = not redacted
+        context = context_model(_context(data["inputs"], data["context"]), json_safe=json_safe)
+        fields = {
+            "decision_id": self.decision_id,
+            "agent_id": self.agent_id,
+            "decision_type": self.decision_type,
+            "timestamp": self.started_at,
+            "parent_decision_id": self.parent_decision_id,
+            "trace_id": self.trace_id or self.parent_decision_id,
+            "context": context,
+            "reasoning": reasoning,
+            "outcome": self._outcome(settings, say),
+            "ttl": epoch_seconds(self.started_at + self.ttl) if self.ttl is not None else None,
+            "tags": [str(t) for t in self.tags],
+            "metadata": metadata,
+        }
+        return decision_record(fields, json_safe=json_safe)
 
     def _outcome(self, settings: CaptureSettings, warn: Warn) -> DecisionOutcome | None:
         if self.success is None:
@@ -267,28 +289,38 @@ class CapturedDecision:
             latency = None
         details = {"traceback": _tail(trace, settings.max_traceback_chars)} if trace else {}
         try:
-            return DecisionOutcome(
-                success=bool(self.success),
-                latency_ms=latency,
-                error=truncate_text(message, settings.max_value_chars) if message else None,
-                error_type=error_type,
-                details=details,
+            return outcome_model(
+                {
+                    "success": bool(self.success),
+                    "latency_ms": latency,
+                    "error": truncate_text(message, settings.max_value_chars) if message else None,
+                    "error_type": error_type,
+                    "details": details,
+                }
             )
         except Exception as exc:
             warn(f"decision {self.decision_id}: outcome dropped ({exc})")
             return None
 
 
-def _captured_data(captured: CapturedDecision, settings: CaptureSettings, warn: Warn) -> Any:
-    convert = LenientJSON(settings)
+def _report_record_problem(message: str) -> None:
+    report_problem("record", message)
+
+
+def _captured_data(
+    captured: CapturedDecision, convert: LenientJSON, settings: CaptureSettings, warn: Warn
+) -> tuple[dict[str, Any], bool]:
+    """The converted, redacted, truncated values, and whether a redact hook saw them."""
     data: dict[str, Any] = {
         "inputs": convert.value(captured.inputs),
         "result": convert.value(captured.result) if captured.has_result else None,
         "context": convert.convert_mapping(captured.context_extra),
     }
+    redacted = False
     for hook in (captured.redact, settings.redact):
         if hook is None:
             continue
+        redacted = True
         try:
             changed = hook(data)
             data = changed if isinstance(changed, dict) else data
@@ -296,10 +328,12 @@ def _captured_data(captured: CapturedDecision, settings: CaptureSettings, warn: 
             # Never store what the user's redaction could not vet.
             warn(f"decision {captured.decision_id}: redact hook failed ({exc!r}); values withheld")
             data = {"inputs": "[withheld: redaction failed]", "result": None, "context": {}}
-    return {key: convert.truncate(data.get(key)) for key in ("inputs", "result", "context")}
+    cut = {key: convert.truncate(data.get(key)) for key in ("inputs", "result", "context")}
+    return cut, redacted
 
 
-def _context(inputs: Any, extra: Any) -> DecisionContext:
+def _context(inputs: Any, extra: Any) -> dict[str, Any]:
+    """The fields of the record's ``DecisionContext``, before validation."""
     fields: dict[str, Any] = dict(extra) if isinstance(extra, dict) else {}
     args = (
         dict(inputs) if isinstance(inputs, dict) else ({} if inputs is None else {"value": inputs})
@@ -314,7 +348,7 @@ def _context(inputs: Any, extra: Any) -> DecisionContext:
     if "cycle" in fields and (not isinstance(cycle, int) or isinstance(cycle, bool)):
         fields["cycle_value"] = fields.pop("cycle")
     fields["inputs"] = args
-    return DecisionContext.model_validate(fields)
+    return fields
 
 
 def _safe_str(value: object) -> str:

@@ -45,17 +45,44 @@ def truncate_text(text: str, limit: int) -> str:
     return text[:limit] + f"…[truncated {len(text) - limit} chars]"
 
 
+class _SecretKeys:
+    """Which mapping keys look like secrets; ``seen`` remembers the first ``MAX_NAMES``."""
+
+    MAX_NAMES = 4_096
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern, re.IGNORECASE)
+        self.seen: dict[str, bool] = {}
+
+    def __call__(self, name: str) -> bool:
+        found = self.seen.get(name)
+        if found is None:
+            found = self.pattern.search(name) is not None
+            if len(self.seen) < self.MAX_NAMES:
+                self.seen[name] = found
+        return found
+
+
 @functools.lru_cache(maxsize=16)
-def _secret_pattern(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+def _secret_keys(pattern: str) -> _SecretKeys:
+    return _SecretKeys(pattern)
+
+
+_KEPT = frozenset({int, float, bool, type(None)})  # what _cut returns as it is
+# json.dumps(value, ensure_ascii=False) without making an encoder per call.
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class LenientJSON:
-    """Converts anything to JSON-able values by the module's rules (never raises)."""
+    """Converts anything to JSON-able values by the module's rules (never raises).
+
+    The output is made of ``dict`` (plain ``str`` keys), ``list``, ``str``, ``int``, finite
+    ``float``, ``bool`` and ``None`` only.
+    """
 
     def __init__(self, settings: CaptureSettings) -> None:
         self.limit = settings.max_value_chars
-        self.secret = _secret_pattern(settings.secret_keys) if settings.secret_keys else None
+        self.secret = _secret_keys(settings.secret_keys) if settings.secret_keys else None
 
     def value(self, value: Any) -> Any:
         """``value`` as JSON-able data."""
@@ -72,15 +99,22 @@ class LenientJSON:
     def truncate(self, value: Any) -> Any:
         """Each top-level value (each entry of a dict) cut to ``max_value_chars`` of JSON."""
         if isinstance(value, dict):
-            return {key: self._cut(item) for key, item in value.items()}
+            limit, cut = self.limit, self._cut
+            return {
+                # Short text and numbers are kept as they are, without a call.
+                key: item
+                if type(item) in _KEPT or (type(item) is str and len(item) <= limit)
+                else cut(item)
+                for key, item in value.items()
+            }
         return self._cut(value)
 
     def _cut(self, value: Any) -> Any:
         if isinstance(value, str):
-            return truncate_text(value, self.limit)
+            return value if len(value) <= self.limit else truncate_text(value, self.limit)
         if value is None or isinstance(value, (bool, int, float)):
             return value
-        text = json.dumps(value, ensure_ascii=False)
+        text = _json_text(value)
         return value if len(text) <= self.limit else truncate_text(text, self.limit)
 
     def _repr(self, value: Any) -> str:
@@ -93,6 +127,18 @@ class LenientJSON:
     def _convert(self, value: Any, depth: int) -> Any:
         if depth > MAX_DEPTH:
             return self._repr(value)
+        kind = type(value)
+        # The exact built-in types first: the same results as the general rules below.
+        if kind is str or kind is bool or value is None:
+            return value
+        if kind is dict:
+            return self._mapping(value, depth)
+        if kind is float:
+            return value if math.isfinite(value) else None
+        if kind is int and value.bit_length() <= _MAX_INT_BITS:
+            return value
+        if kind is list:
+            return self._sequence(value[: MAX_ITEMS + 1], len(value), depth)
         if isinstance(value, Enum):
             return self._convert(value.value, depth + 1)
         if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
@@ -131,13 +177,17 @@ class LenientJSON:
 
     def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        secret = self.secret
+        plain_values = depth < MAX_DEPTH  # a str, bool or None item is kept as it is
         for index, (key, item) in enumerate(value.items()):
             if index == MAX_ITEMS:
                 out["…"] = f"[truncated {len(value) - MAX_ITEMS} keys]"
                 break
-            name = self._key(key)
-            if self.secret is not None and self.secret.search(name):
+            name = key if type(key) is str else self._key(key)
+            if secret is not None and secret.seen.get(name) is not False and secret(name):
                 out[name] = MASK
+            elif plain_values and (type(item) is str or item is None or type(item) is bool):
+                out[name] = item
             else:
                 out[name] = self._convert(item, depth + 1)
         return out
@@ -149,10 +199,12 @@ class LenientJSON:
         return out
 
     def _key(self, key: Any) -> str:
+        if type(key) is str:
+            return key
         if isinstance(key, Enum):
             key = key.value
         if isinstance(key, str):
-            return key
+            return str.__str__(key)  # a plain str, as a model's ``dict[str, ...]`` keeps it
         if isinstance(key, (bool, int, float)):
             return str(key)
         return self._repr(key)
@@ -165,25 +217,33 @@ def reasoning_from_result(result: Any) -> dict[str, Any]:
     ``rationale`` and ``reasoning`` (a string is the rationale; a mapping or object gives more
     of the fields). Values of an implausible type are ignored.
     """
-    if result is None or isinstance(result, (str, bytes, int, float, list, tuple, set)):
+    if result is None or isinstance(result, _SCALARS):
         return {}
-    found = _plausible_fields(result)
-    nested = _field(result, "reasoning")
+    read = _reader(result)
+    found = _plausible_fields(read)
+    nested = read("reasoning")
     if isinstance(nested, str):
         found.setdefault("rationale", nested)
-    elif nested is not None:
-        for key, value in _plausible_fields(nested).items():
+    elif nested is not None and not isinstance(nested, _SCALARS):
+        for key, value in _plausible_fields(_reader(nested)).items():
             found.setdefault(key, value)
     return found
 
 
-def _field(source: Any, name: str) -> Any:
-    try:
-        if isinstance(source, Mapping):
-            return source.get(name)
-        return getattr(source, name, None)
-    except Exception:
-        return None
+_SCALARS = (str, bytes, int, float, list, tuple, set)
+
+
+def _reader(source: Any) -> Callable[[str], Any]:
+    """``name -> value``: a mapping's key or an object's attribute; None when reading raises."""
+    mapping = isinstance(source, Mapping)
+
+    def read(name: str) -> Any:
+        try:
+            return source.get(name) if mapping else getattr(source, name, None)
+        except Exception:
+            return None
+
+    return read
 
 
 _PLAUSIBLE: dict[str, Callable[[Any], bool]] = {
@@ -196,12 +256,10 @@ _PLAUSIBLE: dict[str, Callable[[Any], bool]] = {
 }
 
 
-def _plausible_fields(source: Any) -> dict[str, Any]:
-    if isinstance(source, (str, bytes, int, float, list, tuple, set)):
-        return {}
+def _plausible_fields(read: Callable[[str], Any]) -> dict[str, Any]:
     found: dict[str, Any] = {}
     for name, plausible in _PLAUSIBLE.items():
-        value = _field(source, name)
+        value = read(name)
         if value is not None and plausible(value):
             found[name] = value
     return found

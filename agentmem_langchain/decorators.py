@@ -28,7 +28,6 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
-from datetime import timedelta
 from enum import Enum
 from typing import Any, TypeVar, cast, overload
 
@@ -46,6 +45,7 @@ from .capture import (
 )
 from .config import DEFAULT_DECISION_TTL
 from .memory import MemoryManager
+from .models import utcnow
 from .recorder import Recorder, default_recorder, recorder_for
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -182,10 +182,14 @@ def _begin(
             parent_id, trace_id = parent.decision_id, parent.trace_id or parent.decision_id
         else:
             parent_id, trace_id = current_parent()
-        ttl: timedelta | None = memory.decision_ttl if memory is not None else DEFAULT_DECISION_TTL
+        if memory is not None:  # the memory's clock (injected in simulations)
+            ttl, started_at = memory.decision_ttl, memory.clock()
+        else:
+            ttl, started_at = DEFAULT_DECISION_TTL, utcnow()
         captured = CapturedDecision(
             agent_id=_agent_for(opts, instance, memory, parent),
             decision_type=opts.decision_type,
+            started_at=started_at,
             parent_decision_id=parent_id,
             trace_id=trace_id,
             inputs=opts.bind(instance, args, kwargs) if opts.capture_args else None,
@@ -194,8 +198,6 @@ def _begin(
             redact=opts.redact,
             ttl=ttl,
         )
-        if memory is not None:
-            captured.started_at = memory.now()  # the memory's clock (injected in simulations)
         return captured, recorder
     except Exception as exc:
         report_problem("decorator", f"could not capture a call of {opts.function}: {exc!r}", exc)

@@ -76,12 +76,13 @@ class MemoryManager:
         self._owns_store = store is None
         self.store: MemoryStore = store if store is not None else open_store()
         self.decision_ttl = decision_ttl
-        self._clock = clock
+        #: What :meth:`now` calls (the capture hot paths call it directly).
+        self.clock = clock
         self._coordinator: MultiAgentCoordinator | None = None
 
     def now(self) -> datetime:
         """The manager's clock (injectable for tests)."""
-        return self._clock()
+        return self.clock()
 
     # -- decisions ------------------------------------------------------------------------
 

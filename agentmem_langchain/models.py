@@ -63,11 +63,15 @@ def _str_value(value: Any) -> Any:
 
 
 # What ULID.from_str accepts (Crockford base32, any case, at most 128 bits), without decoding.
-_ULID_TEXT = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", re.IGNORECASE)
+ULID_TEXT = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}", re.IGNORECASE)
+#: An agent id: letters, digits and ``_ . : @ / + = -``, starting with a letter or digit.
+AGENT_ID_TEXT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@/+=-]*$")
+#: The most characters an agent id or a label (decision type, pattern type...) may have.
+MAX_LABEL_CHARS = 128
 
 
 def _check_ulid(value: str) -> str:
-    if not _ULID_TEXT.fullmatch(value):
+    if not ULID_TEXT.fullmatch(value):
         raise ValueError(f"{value!r} is not a ULID (26 characters of Crockford base32)")
     return value
 
@@ -78,13 +82,13 @@ AgentId = Annotated[
     str,
     Field(
         min_length=1,
-        max_length=128,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:@/+=-]*$",
+        max_length=MAX_LABEL_CHARS,
+        pattern=AGENT_ID_TEXT.pattern,
         description="Letters, digits and _ . : @ / + = -, starting with a letter or digit.",
     ),
 ]
 Id = Annotated[str, AfterValidator(_check_ulid)]
-Label = Annotated[str, BeforeValidator(_str_value), Field(min_length=1, max_length=128)]
+Label = Annotated[str, BeforeValidator(_str_value), Field(min_length=1, max_length=MAX_LABEL_CHARS)]
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 

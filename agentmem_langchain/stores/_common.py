@@ -31,11 +31,14 @@ def decode_cursor(cursor: str) -> Any:
         raise ValidationError(f"cursor: {cursor!r} is not a valid cursor", field="cursor") from exc
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def to_micros(moment: datetime) -> int:
     """Microseconds since the epoch (UTC), the sortable form every backend stores times in."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
-    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 

@@ -1,0 +1,243 @@
+"""The models of a captured decision, built once: checked by the models' rules, then constructed.
+
+:meth:`CapturedDecision.to_record <agentmem_langchain.capture.CapturedDecision.to_record>`
+has already made every captured value JSON-safe
+(:class:`~agentmem_langchain.capture_values.LenientJSON`), and validating those values again
+was most of what building a record cost. Each function here returns exactly the model that
+validation would return (or raises its ``ValidationError``): it checks the fields it is given
+by the model's own rules (ids, agent id, decision type, tags, numbers, strings); when every
+check passes it builds the model as ``model_construct`` would, and anything else, from a str
+subclass to a wrong type, goes through full validation. The only value taken on trust is the
+content of a JSON dict (``context.market``/``inputs``/``extra``, ``metadata``), and only when
+the caller says it came straight from ``LenientJSON`` (``json_safe=True``).
+
+>>> reasoning_model({"selected": ["a"], "confidence": 0.5}).selected
+['a']
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from .models import (
+    AGENT_ID_TEXT,
+    MAX_LABEL_CHARS,
+    ULID_TEXT,
+    DecisionContext,
+    DecisionOutcome,
+    DecisionReasoning,
+    DecisionRecord,
+    Model,
+    utcnow,
+)
+
+M = TypeVar("M", bound=Model)
+
+_STR = frozenset({str})  # _STR.issuperset(map(type, items)): every item is a plain str
+_LISTS = frozenset({"selected", "alternatives", "patterns_applied"})
+_CONTEXT_KNOWN = DecisionContext._known
+# Every field, in declaration order (a model is serialized in the order of its ``__dict__``),
+# with the defaults that are not factories; factory defaults are filled in where needed.
+_OUTCOME_TEMPLATE = dict.fromkeys(DecisionOutcome.model_fields)
+_RECORD_TEMPLATE: dict[str, Any] = {
+    **dict.fromkeys(DecisionRecord.model_fields),
+    "is_stm": True,
+    "consolidated": False,
+}
+
+_set = object.__setattr__
+
+
+def _construct(model: type[M], values: dict[str, Any], given: Any) -> M:
+    """What ``model.model_construct(set(given), **values)`` makes, for ``values`` naming every
+    field (tests pin the equivalence): pydantic's own loop over the fields, and its default
+    factories' signature inspection, cost more than validating the model would."""
+    made = model.__new__(model)
+    _set(made, "__dict__", values)
+    _set(made, "__pydantic_fields_set__", set(given))
+    _set(made, "__pydantic_extra__", None)
+    _set(made, "__pydantic_private__", None)
+    return made
+
+
+def _is_id(value: Any) -> bool:
+    return value is None or (type(value) is str and ULID_TEXT.fullmatch(value) is not None)
+
+
+def _is_text(value: Any) -> bool:
+    return value is None or type(value) is str
+
+
+def _is_unit(value: Any) -> bool:
+    return value is None or (type(value) is float and 0.0 <= value <= 1.0)  # NaN fails
+
+
+def _is_utc_time(value: Any) -> bool:
+    # Naive (validation makes it UTC) or UTC (validation keeps it).
+    return type(value) is datetime and (value.tzinfo is None or value.tzinfo is timezone.utc)
+
+
+# -- reasoning ------------------------------------------------------------------------------
+
+
+def reasoning_model(fields: dict[str, Any]) -> DecisionReasoning:
+    """``DecisionReasoning.model_validate(fields)``, built directly when its checks pass."""
+    for name, value in fields.items():
+        if name in _LISTS:
+            plain = type(value) is list and _STR.issuperset(map(type, value))
+        elif name == "confidence":
+            plain = _is_unit(value)
+        elif name == "rationale":
+            plain = _is_text(value)
+        elif name == "scores":
+            plain = type(value) is dict and all(
+                type(key) is str and type(score) is float and math.isfinite(score)
+                for key, score in value.items()
+            )
+        else:
+            plain = False  # not a field: validation names it
+        if not plain:
+            return DecisionReasoning.model_validate(fields)
+    values: dict[str, Any] = {
+        "scores": {},
+        "selected": [],
+        "alternatives": [],
+        "patterns_applied": [],
+        "confidence": None,
+        "rationale": None,
+    }
+    values.update(fields)
+    return _construct(DecisionReasoning, values, fields)
+
+
+# -- context --------------------------------------------------------------------------------
+
+
+def context_model(fields: dict[str, Any], *, json_safe: bool) -> DecisionContext:
+    """``DecisionContext.model_validate(fields)``, built directly when its checks pass.
+
+    Keys other than ``market``, ``cycle`` and ``inputs`` go into ``extra``, as validation puts
+    them. ``json_safe`` says every dict value is ``LenientJSON`` output.
+    """
+    values: dict[str, Any] = {"market": {}, "cycle": None, "inputs": {}}
+    given: list[str] = []
+    extra: dict[str, Any] = {}
+    for key, value in fields.items():
+        if type(key) is not str or key == "extra":
+            return DecisionContext.model_validate(fields)
+        if key in _CONTEXT_KNOWN:
+            values[key] = value
+            given.append(key)
+        else:
+            extra[key] = value
+    if extra:
+        given.append("extra")
+    values["extra"] = extra
+    cycle = values["cycle"]
+    if (
+        json_safe
+        and (cycle is None or type(cycle) is int)
+        and type(values["market"]) is dict
+        and type(values["inputs"]) is dict
+    ):
+        return _construct(DecisionContext, values, given)
+    return DecisionContext.model_validate(fields)
+
+
+# -- outcome --------------------------------------------------------------------------------
+
+
+def outcome_model(fields: dict[str, Any]) -> DecisionOutcome:
+    """``DecisionOutcome(**fields)``, built directly when its checks pass.
+
+    ``details`` is taken as is only when it maps str to str (a traceback); other details are
+    validated.
+    """
+    values = {**_OUTCOME_TEMPLATE, **fields}
+    if "recorded_at" not in fields:
+        values["recorded_at"] = utcnow()
+    if "details" not in fields:
+        values["details"] = {}
+    latency, error, error_type, details, recorded_at = (
+        values["latency_ms"],
+        values["error"],
+        values["error_type"],
+        values["details"],
+        values["recorded_at"],
+    )
+    if (
+        len(values) == len(_OUTCOME_TEMPLATE)
+        and type(values["success"]) is bool
+        and _is_unit(values["quality_score"])
+        and (latency is None or (type(latency) is float and 0.0 <= latency < math.inf))
+        and (error is None or type(error) is str)
+        and (error_type is None or type(error_type) is str)
+        and _is_utc_time(recorded_at)
+        and type(details) is dict
+        and _STR.issuperset(map(type, details))
+        and _STR.issuperset(map(type, details.values()))
+    ):
+        if recorded_at.tzinfo is None:
+            values["recorded_at"] = recorded_at.replace(tzinfo=timezone.utc)
+        return _construct(DecisionOutcome, values, fields)
+    return DecisionOutcome(**fields)
+
+
+# -- the record -----------------------------------------------------------------------------
+
+
+def decision_record(fields: dict[str, Any], *, json_safe: bool) -> DecisionRecord:
+    """``DecisionRecord(**fields)``, built directly when its checks pass.
+
+    ``context``, ``reasoning`` and ``outcome`` are taken as they are only when they are
+    models already; ``json_safe`` says ``metadata`` is ``LenientJSON`` output.
+    """
+    values = {**_RECORD_TEMPLATE, **fields}
+    if json_safe and len(values) == len(_RECORD_TEMPLATE) and _plain_record(values):
+        timestamp = values["timestamp"]
+        if timestamp.tzinfo is None:
+            values["timestamp"] = timestamp.replace(tzinfo=timezone.utc)
+        if values["trace_id"] is None and values["parent_decision_id"] is None:
+            values["trace_id"] = values["decision_id"]  # a root is its own trace
+        return _construct(DecisionRecord, values, fields)
+    return DecisionRecord(**fields)
+
+
+def _plain_record(values: dict[str, Any]) -> bool:
+    decision_id, parent, trace, agent, kind, ttl, outcome, tags = (
+        values["decision_id"],
+        values["parent_decision_id"],
+        values["trace_id"],
+        values["agent_id"],
+        values["decision_type"],
+        values["ttl"],
+        values["outcome"],
+        values["tags"],
+    )
+    # Ids are checked once each: a child's trace is often its parent (the same str object).
+    return (
+        type(decision_id) is str
+        and ULID_TEXT.fullmatch(decision_id) is not None
+        and (parent is None or parent is decision_id or _is_id(parent))
+        and (trace is None or trace is decision_id or trace is parent or _is_id(trace))
+        and type(agent) is str
+        and len(agent) <= MAX_LABEL_CHARS
+        and AGENT_ID_TEXT.fullmatch(agent) is not None
+        and type(kind) is str
+        and 0 < len(kind) <= MAX_LABEL_CHARS
+        and _is_utc_time(values["timestamp"])
+        and type(values["context"]) is DecisionContext
+        and type(values["reasoning"]) is DecisionReasoning
+        and (outcome is None or type(outcome) is DecisionOutcome)
+        and type(values["is_stm"]) is bool
+        and type(values["consolidated"]) is bool
+        and (ttl is None or (type(ttl) is int and ttl >= 0))
+        and type(tags) is list
+        and _STR.issuperset(map(type, tags))
+        and type(values["metadata"]) is dict
+    )
+
+
+__all__ = ["context_model", "decision_record", "outcome_model", "reasoning_model"]
