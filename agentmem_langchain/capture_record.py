@@ -39,7 +39,8 @@ _STR = frozenset({str})  # _STR.issuperset(map(type, items)): every item is a pl
 _LISTS = frozenset({"selected", "alternatives", "patterns_applied"})
 _CONTEXT_KNOWN = DecisionContext._known
 # Every field, in declaration order (a model is serialized in the order of its ``__dict__``),
-# with the defaults that are not factories; factory defaults are filled in where needed.
+# with its default unless that is a factory: a record missing such a field is validated, an
+# outcome's ``recorded_at`` and ``details`` are filled in.
 _OUTCOME_TEMPLATE = dict.fromkeys(DecisionOutcome.model_fields)
 _RECORD_TEMPLATE: dict[str, Any] = {
     **dict.fromkeys(DecisionRecord.model_fields),
