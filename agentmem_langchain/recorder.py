@@ -169,15 +169,10 @@ class Recorder:
 
     def _buffer_for_spill(self, item: Item) -> bool:
         # The queue is full because the store is slow or down: the spill thread journals it.
-        deadline: float | None = None
+        limit = self.settings.max_queue + self.settings.spill_buffer
         with self._cond:
-            limit = self.settings.max_queue + self.settings.spill_buffer
-            while len(self._items) + len(self._overflow) >= limit:
-                now = time.monotonic()
-                deadline = now + self.settings.block_timeout if deadline is None else deadline
-                if now >= deadline:
-                    return False
-                self._cond.wait(deadline - now)
+            if not self._room(lambda: len(self._items) + len(self._overflow) >= limit):
+                return False
             self._overflow.append(item)
             self._accept(item.agent_id)
         if self._spiller is None:
@@ -186,16 +181,23 @@ class Recorder:
         return True
 
     def _wait_for_space(self, item: Item) -> bool:
-        deadline = time.monotonic() + self.settings.block_timeout
         with self._cond:
-            while len(self._items) >= self.settings.max_queue:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
+            if not self._room(lambda: len(self._items) >= self.settings.max_queue):
+                return False
             self._items.append(item)
             self._accept(item.agent_id)
         self._wake.set()
+        return True
+
+    def _room(self, full: Callable[[], bool]) -> bool:  # caller holds the lock
+        """Wait while ``full()``, up to ``block_timeout``; False if it is still full."""
+        deadline: float | None = None
+        while full():
+            now = time.monotonic()
+            deadline = now + self.settings.block_timeout if deadline is None else deadline
+            if now >= deadline:
+                return False
+            self._cond.wait(deadline - now)
         return True
 
     # -- waiting ------------------------------------------------------------------------
@@ -308,20 +310,17 @@ class Recorder:
     def _ensure_thread(self) -> None:
         with self._start_lock:
             if self._thread is None:
-                thread = threading.Thread(
-                    target=self._run, name=f"agentmem-recorder-{self.key}", daemon=True
-                )
-                thread.start()
-                self._thread = thread
+                self._thread = self._daemon(self._run, "recorder")
 
     def _ensure_spiller(self) -> None:
         with self._start_lock:
             if self._spiller is None:
-                thread = threading.Thread(
-                    target=self._run_spiller, name=f"agentmem-spill-{self.key}", daemon=True
-                )
-                thread.start()
-                self._spiller = thread
+                self._spiller = self._daemon(self._run_spiller, "spill")
+
+    def _daemon(self, target: Callable[[], None], role: str) -> threading.Thread:
+        thread = threading.Thread(target=target, name=f"agentmem-{role}-{self.key}", daemon=True)
+        thread.start()
+        return thread
 
     # -- the spill thread ---------------------------------------------------------------
 
@@ -369,10 +368,7 @@ class Recorder:
         if self._journal.has_data and self._replay_due():
             self._replay()
         with self._cond:
-            batch = [
-                self._items.popleft()
-                for _ in range(min(len(self._items), self.settings.batch_size))
-            ]
+            batch = _take(self._items, self.settings.batch_size)
             self._inflight = batch
             self._cond.notify_all()  # room in the queue for blocked submitters
         if batch:
