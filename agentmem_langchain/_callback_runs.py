@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,8 +25,10 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.callbacks.base import BaseCallbackManager
 from langchain_core.runnables.config import var_child_runnable_config
 
+from ._callback_events import drain, pending
 from .capture import Redactor, current_decision, register_parent_resolver, report_problem
 from .memory import MemoryManager, validate_agent_id
+from .models import utcnow
 from .recorder import recorder_for
 
 if TYPE_CHECKING:
@@ -393,8 +396,8 @@ class HandlerBase(BaseCallbackHandler):
     ) -> None:
         self._runs = RunTable(max_runs=max_runs)
         self.enabled = True  # also sets the ignore_* switches LangChain reads per event
-        self.errors = 0
-        self.dropped = 0
+        self._errors = 0
+        self._dropped = 0
         self._configure(
             memory, agent_id, record_chains, record_tools, record_llm, name_filter, redact
         )
@@ -419,6 +422,8 @@ class HandlerBase(BaseCallbackHandler):
         self._accept = _name_predicate(name_filter)
         self._filtered = name_filter is not None
         self._recorder = recorder_for(memory.store)
+        # What a start hook stamps: the system clock's float (cheap), else the memory's clock.
+        self._stamp: Callable[[], Any] = time.time if memory.clock is utcnow else memory.clock
 
     # LangChain skips a handler's hook for an event whose ``ignore_*`` is True. Plain
     # attributes (set with ``enabled``), not properties: LangChain reads one per event.
@@ -442,18 +447,34 @@ class HandlerBase(BaseCallbackHandler):
         self.ignore_chain = self.ignore_llm = self.ignore_chat_model = ignore
         self.ignore_agent = self.ignore_retriever = ignore
 
+    # The counters first apply the events hooks have posted (see ``_callback_events``).
+
+    @property
+    def errors(self) -> int:
+        """Capture problems so far (each logged, at most once a minute, never raised)."""
+        drain()
+        return self._errors
+
+    @property
+    def dropped(self) -> int:
+        """Decisions the recorder refused (its queue and spill buffer were full)."""
+        drain()
+        return self._dropped
+
     @property
     def live_runs(self) -> int:
         """How many runs have started and not yet ended (at most ``max_runs``)."""
+        drain()
         return len(self._runs)
 
     @property
     def evicted_runs(self) -> int:
         """Runs dropped from the full table without an end (runs that never ended)."""
+        drain()
         return self._runs.evicted
 
     def _failed(self, hook: str, exc: BaseException) -> None:
-        self.errors += 1
+        self._errors += 1
         report_problem(f"callbacks.{hook}", f"LangChain handler hook {hook} failed", exc)
 
 
@@ -472,6 +493,8 @@ def parent_from_langchain() -> Link | None:
     for handler in manager.handlers:
         if not isinstance(handler, HandlerBase):
             continue
+        if pending():
+            drain()  # the run's start may still be waiting for the capture thread
         run = handler._runs.get(run_key(manager.parent_run_id))
         if run is not None and run.link[0] is not None:
             outer = current_decision()

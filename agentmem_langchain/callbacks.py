@@ -25,11 +25,14 @@ the token usage to the nearest recorded decision. Confidence is, first found: ru
 Retrieved documents whose metadata has ``pattern_id`` become ``patterns_applied`` of the
 decisions under the run that retrieved them.
 
-Hooks never raise and never do I/O: they keep a few references in a bounded run table and
-hand a :class:`~agentmem_langchain.capture.CapturedDecision` to the background recorder at
-the run's end; what only the record needs (its context, tags and the output's confidence) is
-worked out on the recorder's thread. A chain step that is not recorded costs one dict entry.
-:func:`instrument` installs one handler on every LangChain run.
+Hooks never raise, never block and never do I/O: each posts one event (a tuple of references
+and the time) and returns. The capture thread applies events in order: it keeps a bounded run
+table, builds a :class:`~agentmem_langchain.capture.CapturedDecision` for each recorded run and
+hands it to the background recorder at the run's end; what only the record needs (its context,
+tags and the output's confidence) is worked out on the recorder's thread. A flush, a read
+through a ``MemoryManager`` or a handler counter applies pending events first, so results
+never depend on the thread's timing. :func:`instrument` installs one handler on every
+LangChain run.
 """
 
 from __future__ import annotations
@@ -39,12 +42,15 @@ import os
 import threading
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
+from datetime import datetime, timezone
+from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
 
+from ._callback_events import post
 from ._callback_runs import (
     CONFIDENCE_KEY,
     TYPE_KEY,
@@ -120,8 +126,52 @@ def _explicit(value: Any, parent: Run | None, inherited: Any) -> bool:
     return value is not None and (parent is None or inherited != value)
 
 
+def _started_at(stamp: Any) -> datetime:
+    # A hook stamps with ``time.time()`` for the system clock, else with the memory's clock.
+    if isinstance(stamp, float):
+        return datetime.fromtimestamp(stamp, timezone.utc)
+    return stamp  # type: ignore[no-any-return]
+
+
 class _RunRecorder(HandlerBase):
-    """The recording both handlers share; every method is total (errors are counted)."""
+    """The recording both handlers share, applied on the capture thread from the events the
+    hooks post; every method is total (errors are counted)."""
+
+    # -- the hot path: what the hooks post ---------------------------------------------------
+
+    def _post_start(
+        self,
+        kind: str,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        serialized: Any,
+        inputs: Any,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+    ) -> None:
+        try:
+            post((
+                _apply_start, self, kind, run_id, parent_run_id, serialized, inputs, tags,
+                metadata, kwargs, _current.get(), self._stamp(), perf_counter(),
+            ))  # fmt: skip
+        except Exception as exc:
+            self._failed(f"on_{kind}_start", exc)
+
+    def _post_end(
+        self,
+        hook: str,
+        run_id: UUID,
+        result: Any,
+        error: BaseException | None,
+        inputs: Any = None,
+    ) -> None:
+        try:
+            post((_apply_finish, self, hook, run_id, result, error, inputs, perf_counter()))
+        except Exception as exc:
+            self._failed(hook, exc)
+
+    # -- applied on the capture thread ------------------------------------------------------
 
     def _link(self, parent: Run | None, outer: CapturedDecision | None) -> Link:
         # A decorated function entered after the parent run started sits between them.
@@ -148,6 +198,41 @@ class _RunRecorder(HandlerBase):
             return _LLM_CALL
         return None
 
+    def _chain_start(
+        self,
+        run_id: UUID,
+        parent_run_id: UUID | None,
+        serialized: Any,
+        inputs: Any,
+        tags: list[str] | None,
+        metadata: dict[str, Any] | None,
+        kwargs: dict[str, Any],
+        outer: CapturedDecision | None,
+        stamp: Any,
+        perf: float,
+    ) -> None:
+        # Most chain runs are steps that are not recorded and change nothing for their
+        # children, which then see the step's parent: that case is done here, in one call.
+        if self._enabled and not self._filtered and self.record_chains is not True:
+            try:
+                runs = self._runs
+                parent = runs.get(getattr(parent_run_id, "int", parent_run_id))  # see run_key
+                if (
+                    parent is not None
+                    and parent.confidence_tag is None
+                    and parent.within == (outer.decision_id if outer is not None else None)
+                    and (not metadata or metadata.keys().isdisjoint(_TAG_KEYS))
+                ):
+                    runs.add(getattr(run_id, "int", run_id), parent)
+                    return
+            except Exception as exc:
+                self._failed("on_chain_start", exc)
+                return
+        self._start(
+            _CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, kwargs, outer,
+            stamp, perf,
+        )  # fmt: skip
+
     def _start(
         self,
         kind: str,
@@ -158,14 +243,16 @@ class _RunRecorder(HandlerBase):
         tags: list[str] | None,
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
+        outer: CapturedDecision | None,
+        stamp: Any,
+        perf: float,
     ) -> None:
-        """A run starts: add it to the run table, with its decision if it is recorded."""
+        """A run started: add it to the run table, with its decision if it is recorded."""
         if not self._enabled:
             return
         try:
             runs = self._runs
             parent = runs.get(getattr(parent_run_id, "int", parent_run_id))  # see run_key
-            outer = _current.get()
             within = outer.decision_id if outer is not None else None
             type_tag = confidence_tag = None
             if metadata:
@@ -182,14 +269,15 @@ class _RunRecorder(HandlerBase):
             ):
                 runs.add(key, parent)  # an unrecorded step changes nothing: children see its parent
                 return
-            if outer is None:
-                link = parent.link if parent is not None else _ROOT
-            else:
-                link = self._link(parent, outer)
-            run = Run(key, parent, link, within, None, type_tag, confidence_tag)
+            run = Run(
+                key, parent, self._link(parent, outer), within, None, type_tag, confidence_tag
+            )
             if decision_type is not None:
                 name = name or run_name(serialized, kwargs, kind)
-                self._record(run, run_id, kind, name, decision_type, inputs, tags, metadata)
+                started = (stamp, perf)
+                self._record(
+                    run, run_id, kind, name, decision_type, inputs, tags, metadata, started
+                )
             runs.add(key, run)
             if kind == _TOOL and name is not None and run.decision is not None:
                 self._apply_hint(run, run.decision, name, kwargs.get("tool_call_id"))
@@ -208,6 +296,7 @@ class _RunRecorder(HandlerBase):
         inputs: Any,
         tags: list[str] | None,
         metadata: dict[str, Any] | None,
+        started: tuple[Any, float],
     ) -> None:
         # What only the record needs is built on the recorder's thread; LangChain hands over
         # its callback manager's own tag list and metadata dict, so they are copied now.
@@ -219,19 +308,19 @@ class _RunRecorder(HandlerBase):
             tuple(tags) if tags else (),
             metadata and dict(metadata),
         )
-        memory = self.memory
         link = run.link
         run.decision = decision = CapturedDecision(
             agent_id=self.agent_id,
             decision_type=decision_type,
             decision_id=fast_id(),
-            started_at=memory.clock(),
+            started_at=_started_at(started[0]),
             parent_decision_id=link[0],
             trace_id=link[1],
             inputs=inputs,
             metadata={"langchain_run_id": None},  # the run id's str, set by _describe_run
             redact=self.redact,
-            ttl=memory.decision_ttl,
+            ttl=self.memory.decision_ttl,
+            started_perf=started[1],
             deferred=(_describe_run, details),
         )
         decision.trace_id = link[1] or decision.decision_id
@@ -261,44 +350,36 @@ class _RunRecorder(HandlerBase):
             decision.reasoning["confidence"] = hint.confidence
 
     def _finish(
-        self, hook: str, run_id: UUID, result: Any, error: BaseException | None, inputs: Any = None
+        self,
+        hook: str,
+        run_id: UUID,
+        result: Any,
+        error: BaseException | None,
+        inputs: Any,
+        perf: float,
     ) -> None:
+        """A run ended: hand its decision, if it has one, to the recorder."""
         if not self._enabled:
             return
         try:
             key = getattr(run_id, "int", run_id)  # see run_key
             run = self._runs.pop(key, None)
-        except Exception as exc:
-            self._failed(hook, exc)
-            return
-        if run is not None and run.decision is not None and run.key == key:
-            self._submit(hook, run, run.decision, result, error, inputs)
-        # else: never seen, not recorded, or an alias of its parent (an unrecorded step)
-
-    def _submit(
-        self,
-        hook: str,
-        run: Run,
-        decision: CapturedDecision,
-        result: Any,
-        error: BaseException | None,
-        inputs: Any,
-    ) -> None:
-        """Finish a recorded run's decision and hand it to the recorder."""
-        try:
+            if run is None or run.decision is None or run.key != key:
+                return  # never seen, not recorded, or an alias of its parent (an unrecorded step)
+            decision = run.decision
             if inputs is not None:  # streamed runs only know their input at the end
                 decision.inputs = inputs
-            decision.finish(result, error)
+            decision.finish(result, error, now=perf)
             if self._runs.patterns_seen:
                 patterns = self._runs.patterns_for(run)
                 if patterns:
                     decision.reasoning["patterns_applied"] = patterns
             if not self._recorder.submit(decision):
-                self.dropped += 1
+                self._dropped += 1
         except Exception as exc:
             self._failed(hook, exc)
 
-    def _llm_end(self, run_id: UUID, response: Any) -> None:
+    def _llm_end(self, run_id: UUID, response: Any, perf: float) -> None:
         if not self._enabled:
             return
         try:
@@ -318,7 +399,7 @@ class _RunRecorder(HandlerBase):
         except Exception as exc:
             self._failed("on_llm_end", exc)
             result = None
-        self._finish("on_llm_end", run_id, result, None)
+        self._finish("on_llm_end", run_id, result, None, None, perf)
 
     def _agent_action(self, run_id: UUID, action: Any) -> None:
         if not self._enabled:
@@ -331,7 +412,7 @@ class _RunRecorder(HandlerBase):
         except Exception as exc:
             self._failed("on_agent_action", exc)
 
-    def _retriever_end(self, run_id: UUID, documents: Any) -> None:
+    def _retriever_end(self, run_id: UUID, documents: Any, perf: float) -> None:
         if not self._enabled:
             return
         try:
@@ -341,7 +422,16 @@ class _RunRecorder(HandlerBase):
                 self._runs.add_patterns(run.parent or run, ids)
         except Exception as exc:
             self._failed("on_retriever_end", exc)
-        self._finish("on_retriever_end", run_id, documents, None)
+        self._finish("on_retriever_end", run_id, documents, None, None, perf)
+
+
+# What the hooks post: the apply functions, looked up once.
+_apply_chain_start = _RunRecorder._chain_start
+_apply_start = _RunRecorder._start
+_apply_finish = _RunRecorder._finish
+_apply_llm_end = _RunRecorder._llm_end
+_apply_retriever_end = _RunRecorder._retriever_end
+_apply_agent_action = _RunRecorder._agent_action
 
 
 class AgentMemoryCallbackHandler(_RunRecorder):
@@ -350,9 +440,9 @@ class AgentMemoryCallbackHandler(_RunRecorder):
     >>> handler = AgentMemoryCallbackHandler(memory, record_chains=True)  # doctest: +SKIP
     >>> chain.invoke(x, config={"callbacks": [handler]})                  # doctest: +SKIP
 
-    Works in sync and async runs alike (hooks run inline; they never block). ``raise_error``
-    stays False: a capture problem is counted in ``errors`` and logged at most once a
-    minute, never raised into the chain.
+    Works in sync and async runs alike: each hook posts one event and returns (see the
+    module's docs). ``raise_error`` stays False: a capture problem is counted in ``errors``
+    and logged at most once a minute, never raised into the chain.
     """
 
     def on_chain_start(
@@ -366,43 +456,25 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        # Most chain runs are steps that are not recorded and change nothing for their
-        # children, which then see the step's parent: that case is done here, in one call.
-        if self._enabled and not self._filtered and self.record_chains is not True:
-            try:
-                runs = self._runs
-                parent = runs.get(getattr(parent_run_id, "int", parent_run_id))  # see run_key
-                outer = _current.get()
-                if (
-                    parent is not None
-                    and parent.confidence_tag is None
-                    and parent.within == (outer.decision_id if outer is not None else None)
-                    and (not metadata or metadata.keys().isdisjoint(_TAG_KEYS))
-                ):
-                    runs[getattr(run_id, "int", run_id)] = parent
-                    if len(runs) > runs.max_runs:
-                        runs.evict()
-                    return
-            except Exception as exc:
-                self._failed("on_chain_start", exc)
-                return
-        self._start(_CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, kwargs)
+        try:
+            post((
+                _apply_chain_start, self, run_id, parent_run_id, serialized, inputs,
+                tags, metadata, kwargs, _current.get(), self._stamp(), perf_counter(),
+            ))  # fmt: skip
+        except Exception as exc:
+            self._failed("on_chain_start", exc)
 
     def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
-        # _finish, inlined for the many ends of unrecorded steps.
-        if not self._enabled:
-            return
         try:
-            key = getattr(run_id, "int", run_id)  # see run_key
-            run = self._runs.pop(key, None)
+            post((
+                _apply_finish, self, "on_chain_end", run_id, outputs, None,
+                kwargs.get("inputs"), perf_counter(),
+            ))  # fmt: skip
         except Exception as exc:
             self._failed("on_chain_end", exc)
-            return
-        if run is not None and run.decision is not None and run.key == key:
-            self._submit("on_chain_end", run, run.decision, outputs, None, kwargs.get("inputs"))
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._finish("on_chain_error", run_id, None, error, kwargs.get("inputs"))
+        self._post_end("on_chain_error", run_id, None, error, kwargs.get("inputs"))
 
     def on_tool_start(
         self,
@@ -417,13 +489,16 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         **kwargs: Any,
     ) -> None:
         given = input_str if inputs is None else inputs
-        self._start(_TOOL, run_id, parent_run_id, serialized, given, tags, metadata, kwargs)
+        self._post_start(_TOOL, run_id, parent_run_id, serialized, given, tags, metadata, kwargs)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._finish("on_tool_end", run_id, output, None)
+        try:
+            post((_apply_finish, self, "on_tool_end", run_id, output, None, None, perf_counter()))
+        except Exception as exc:
+            self._failed("on_tool_end", exc)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._finish("on_tool_error", run_id, None, error)
+        self._post_end("on_tool_error", run_id, None, error)
 
     def on_chat_model_start(
         self,
@@ -436,7 +511,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._start(_LLM, run_id, parent_run_id, serialized, messages, tags, metadata, kwargs)
+        self._post_start(_LLM, run_id, parent_run_id, serialized, messages, tags, metadata, kwargs)
 
     def on_llm_start(
         self,
@@ -449,13 +524,16 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._start(_LLM, run_id, parent_run_id, serialized, prompts, tags, metadata, kwargs)
+        self._post_start(_LLM, run_id, parent_run_id, serialized, prompts, tags, metadata, kwargs)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        self._llm_end(run_id, response)
+        try:
+            post((_apply_llm_end, self, run_id, response, perf_counter()))
+        except Exception as exc:
+            self._failed("on_llm_end", exc)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._finish("on_llm_error", run_id, None, error)
+        self._post_end("on_llm_error", run_id, None, error)
 
     def on_retriever_start(
         self,
@@ -468,18 +546,26 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._start(_RETRIEVER, run_id, parent_run_id, serialized, query, tags, metadata, kwargs)
+        self._post_start(
+            _RETRIEVER, run_id, parent_run_id, serialized, query, tags, metadata, kwargs
+        )
 
     def on_retriever_end(
         self, documents: Sequence[Document], *, run_id: UUID, **kwargs: Any
     ) -> None:
-        self._retriever_end(run_id, documents)
+        try:
+            post((_apply_retriever_end, self, run_id, documents, perf_counter()))
+        except Exception as exc:
+            self._failed("on_retriever_end", exc)
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
-        self._finish("on_retriever_error", run_id, None, error)
+        self._post_end("on_retriever_error", run_id, None, error)
 
     def on_agent_action(self, action: AgentAction, *, run_id: UUID, **kwargs: Any) -> None:
-        self._agent_action(run_id, action)
+        try:
+            post((_apply_agent_action, self, run_id, action))
+        except Exception as exc:
+            self._failed("on_agent_action", exc)
 
 
 def _awaitable(hook: Callable[..., None]) -> Callable[..., Coroutine[Any, Any, None]]:

@@ -224,9 +224,13 @@ class CapturedDecision:
     patterns_applied = _ReasoningField()
     rationale = _ReasoningField()
 
-    def finish(self, result: Any = None, error: BaseException | None = None) -> None:
-        """Mark the decision done now: latency, success, and the result or the error."""
-        self.latency_ms = (time.perf_counter() - self.started_perf) * 1000.0
+    def finish(
+        self, result: Any = None, error: BaseException | None = None, *, now: float | None = None
+    ) -> None:
+        """Mark the decision done (at ``now``, a ``time.perf_counter()`` reading, else now):
+        latency, success, and the result or the error."""
+        end = time.perf_counter() if now is None else now
+        self.latency_ms = (end - self.started_perf) * 1000.0
         if error is not None:
             self.success, self.error = False, error
         else:

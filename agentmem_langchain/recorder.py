@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ._callback_events import drain
 from .capture import CapturedDecision, fast_id, report_problem, suppress_capture
 from .errors import NotFoundError
 from .journal import Entry, Journal, Op, chunks, op_entry
@@ -218,6 +219,7 @@ class Recorder:
 
     def has_pending(self, agent_id: str | None = None) -> bool:
         """True while items (for ``agent_id``, or any) are not yet in the store."""
+        drain()  # events LangChain hooks posted become items first
         with self._lock:
             if agent_id is None:
                 return self._outstanding > 0 or self._journal.has_data
@@ -227,6 +229,8 @@ class Recorder:
         try:
             limit = self.settings.flush_timeout if timeout is None else timeout
             deadline = time.monotonic() + max(0.0, limit)
+            if threading.current_thread() is not self._thread:
+                drain()  # events LangChain hooks posted become items first
             with self._cond:
                 if done():
                     return True
@@ -720,6 +724,10 @@ def _install_process_hooks() -> None:
 
 
 def _flush_at_exit() -> None:
+    try:
+        drain()  # events LangChain hooks posted and the capture thread has not applied
+    except Exception as exc:  # pragma: no cover - never let exit fail
+        report_problem("exit", f"applying captured events at exit failed: {exc!r}", exc)
     for recorder in list(_all):
         try:
             recorder.shutdown()

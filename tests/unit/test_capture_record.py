@@ -27,6 +27,7 @@ from langchain_core.tools import tool
 from ulid import ULID
 
 from agentmem_langchain import capture
+from agentmem_langchain._callback_events import drain
 from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.capture import CapturedDecision, CaptureSettings
 from agentmem_langchain.capture_record import _construct, outcome_model
@@ -379,6 +380,7 @@ def test_a_langchain_runs_records_are_the_ones_validation_builds():
     )
     handler._recorder = mock.Mock(submit=lambda item: captured.append(item) or True)
     chain.invoke("btc", config={"callbacks": [handler], "tags": ["run-tag"]})
+    drain()  # the hooks posted events; apply them here rather than on the capture thread
     assert len(captured) == 4
     for item in captured:
         fast, slow = both_ways(item, CaptureSettings())

@@ -1,0 +1,113 @@
+"""The LangChain handlers' hot path: a hook posts one event; it is applied off the caller.
+
+A hook appends a tuple ``(apply, handler, *args)`` to one process-wide queue (a deque append
+is atomic under the GIL) and returns. The capture thread wakes when events arrive, lets them
+gather for :data:`LINGER` seconds, and applies them in the order they were posted, one at a
+time under one lock: that is where runs are matched, decisions built and handed to the
+recorder. Whatever reads what was captured (a flush, a read through a ``MemoryManager``, the
+handlers' counters, a decorated function looking up its LangChain parent) first applies what
+is pending on its own thread with :func:`drain`, so no result depends on the thread's timing.
+
+If the capture thread falls :data:`MAX_PENDING` events behind (its CPU starved), the hook that
+finds the backlog applies it itself: memory stays bounded and no event is lost. Applying is
+CPU work only; writing stays with the recorder.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from .capture import report_problem, suppress_capture
+
+Event = tuple[Any, ...]  # (apply, handler, *args): applied as apply(handler, *args)
+
+#: How long the capture thread lets events gather after the first one wakes it (seconds).
+LINGER = 0.005
+#: A backlog this long is applied by the hook that finds it.
+MAX_PENDING = 50_000
+#: Events applied per hold of the lock, so a flush on another thread waits briefly.
+_CHUNK = 256
+
+_pending: deque[Event] = deque()
+_lock = threading.RLock()  # held while events are applied: one at a time, in order
+_wake = threading.Event()
+_start_lock = threading.Lock()
+_thread: threading.Thread | None = None
+
+
+def post(event: Event) -> None:
+    """Queue a hook's event for the capture thread; never blocks on I/O, never raises."""
+    if len(_pending) >= MAX_PENDING:
+        drain()
+    _pending.append(event)
+    if not _wake.is_set():
+        _wake_capture_thread()
+
+
+def pending() -> int:
+    """Events posted and not yet applied."""
+    return len(_pending)
+
+
+def drain() -> None:
+    """Apply every event posted so far, in order, on this thread.
+
+    Returns once an event being applied elsewhere has finished too: afterwards, everything
+    posted before the call has reached the recorder.
+    """
+    while True:
+        with _lock:
+            for _ in range(_CHUNK):
+                if not _pending:
+                    return
+                event = _pending.popleft()
+                try:
+                    event[0](*event[1:])
+                except Exception as exc:  # apply functions are total; this is a bug guard
+                    report_problem("callbacks", "a LangChain event could not be applied", exc)
+
+
+def _wake_capture_thread() -> None:
+    global _thread
+    try:
+        if _thread is None:
+            with _start_lock:
+                if _thread is None:
+                    thread = threading.Thread(target=_run, name="agentmem-capture", daemon=True)
+                    thread.start()
+                    _thread = thread
+        _wake.set()
+    except Exception as exc:  # no thread to be had: flushes and exit still drain
+        report_problem("callbacks", "the capture thread could not start", exc)
+
+
+def _run() -> None:
+    with suppress_capture():  # the library's own work is never captured
+        while True:
+            _wake.wait()
+            time.sleep(LINGER)
+            _wake.clear()  # an event posted from here on wakes the next round
+            try:
+                drain()
+            except Exception as exc:  # pragma: no cover - drain is total
+                report_problem("callbacks", "applying LangChain events failed", exc)
+
+
+def _after_fork_in_child() -> None:
+    # The parent's pending events are the parent's to apply; its thread is not in the child.
+    global _lock, _wake, _start_lock, _thread
+    _pending.clear()
+    _lock, _wake, _start_lock, _thread = (
+        threading.RLock(),
+        threading.Event(),
+        threading.Lock(),
+        None,
+    )
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
