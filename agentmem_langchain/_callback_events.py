@@ -26,7 +26,7 @@ from .capture import report_problem, suppress_capture
 Event = tuple[Any, ...]  # (apply, handler, *args): applied as apply(handler, *args)
 
 #: How long the capture thread lets events gather after the first one wakes it (seconds).
-LINGER = 0.005
+LINGER = 0.05
 #: A backlog this long is applied by the hook that finds it.
 MAX_PENDING = 50_000
 #: Events applied per hold of the lock, so a flush on another thread waits briefly.

@@ -1,0 +1,126 @@
+"""The handler's hot path: hooks post events, the capture thread (or a flush) applies them."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+import pytest
+from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.tools import tool
+
+from agentmem_langchain import _callback_events as events
+from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.memory import MemoryManager
+from agentmem_langchain.recorder import recorder_for
+from agentmem_langchain.testing import InMemoryStore
+
+
+@tool
+def slow_lookup(symbol: str) -> str:
+    """Takes 50 ms, like a small network call."""
+    time.sleep(0.05)
+    return symbol.upper()
+
+
+def chain() -> Runnable[str, str]:
+    return RunnableLambda(lambda s: s.strip(), name="parse") | RunnableLambda(
+        lambda s: slow_lookup.invoke({"symbol": s}), name="act"
+    )
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+@pytest.fixture
+def memory() -> MemoryManager:
+    events.drain()  # nothing another test posted is applied in this one
+    return MemoryManager("events-agent", store=InMemoryStore())
+
+
+@pytest.fixture
+def no_capture_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events wait until something drains them: the test decides when they are applied."""
+    monkeypatch.setattr(events, "_wake_capture_thread", lambda: None)
+
+
+def test_the_callers_thread_only_posts_the_capture_thread_applies(memory):
+    applied_on: set[str] = set()
+
+    def accept(name: str) -> bool:  # a name filter runs where events are applied
+        applied_on.add(threading.current_thread().name)
+        return True
+
+    handler = AgentMemoryCallbackHandler(memory, name_filter=accept)
+    recorder = recorder_for(memory.store)
+    assert chain().invoke(" btc ", config={"callbacks": [handler]}) == "BTC"
+    # No flush, no read: the capture thread alone applies the events and submits.
+    assert wait_for(lambda: recorder.stats().accepted == 2)
+    assert applied_on == {"agentmem-capture"}
+    assert threading.current_thread().name not in applied_on
+    kinds = sorted(r.decision_type for r in list(memory.iter_decisions()))
+    assert kinds == ["chain_step", "tool_call"]
+
+
+def test_times_are_taken_by_the_hooks_not_when_events_are_applied(memory, no_capture_thread):
+    handler = AgentMemoryCallbackHandler(memory)
+    before = datetime.now(timezone.utc)
+    chain().invoke(" eth ", config={"callbacks": [handler]})
+    after = datetime.now(timezone.utc)
+    assert events.pending() > 0
+    time.sleep(0.3)  # applied 300 ms later, the records must not say so
+    by_type = {r.decision_type: r for r in list(memory.iter_decisions())}
+    assert events.pending() == 0
+    for record in by_type.values():
+        assert before <= record.timestamp <= after
+        assert record.outcome is not None and record.outcome.latency_ms is not None
+        assert 50 <= record.outcome.latency_ms < 300
+
+
+def test_a_backlog_is_applied_by_the_hook_that_finds_it(memory, no_capture_thread, monkeypatch):
+    monkeypatch.setattr(events, "MAX_PENDING", 20)
+    handler = AgentMemoryCallbackHandler(memory)
+    most = 0
+    for n in range(10):
+        chain().invoke(f"s{n}", config={"callbacks": [handler]})
+        most = max(most, events.pending())
+    assert most <= 20  # bounded, though nothing else ever drained
+    assert memory.flush(timeout=5)
+    records = list(memory.iter_decisions())
+    assert len(records) == 20 and len({r.decision_id for r in records}) == 20
+    assert handler.errors == 0 and handler.live_runs == 0
+
+
+def test_a_forked_child_does_not_apply_its_parents_events(memory, no_capture_thread):
+    handler = AgentMemoryCallbackHandler(memory)
+    chain().invoke("sol", config={"callbacks": [handler]})
+    posted = events.pending()
+    assert posted > 0
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        os._exit(0 if events.pending() == 0 else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert events.pending() == posted  # the parent's are still the parent's to apply
+    assert len(list(memory.iter_decisions())) == 2
+
+
+def test_a_raising_apply_is_reported_and_the_next_event_still_applied(memory, no_capture_thread):
+    done: list[int] = []
+
+    def broken(_: object) -> None:
+        raise RuntimeError("bug")
+
+    events.post((broken, None))
+    events.post((lambda value: done.append(value), 7))
+    events.drain()
+    assert done == [7] and events.pending() == 0
