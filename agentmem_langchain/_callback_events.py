@@ -35,6 +35,7 @@ _CHUNK = 256
 _pending: deque[Event] = deque()
 _lock = threading.RLock()  # held while events are applied: one at a time, in order
 _wake = threading.Event()
+_woken = False  # _wake is set (a plain bool: cheaper for a hook to read than is_set())
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
 
@@ -44,7 +45,7 @@ def post(event: Event) -> None:
     if len(_pending) >= MAX_PENDING:
         drain()
     _pending.append(event)
-    if not _wake.is_set():
+    if not _woken:
         _wake_capture_thread()
 
 
@@ -72,7 +73,7 @@ def drain() -> None:
 
 
 def _wake_capture_thread() -> None:
-    global _thread
+    global _thread, _woken
     try:
         if _thread is None:
             with _start_lock:
@@ -80,17 +81,21 @@ def _wake_capture_thread() -> None:
                     thread = threading.Thread(target=_run, name="agentmem-capture", daemon=True)
                     thread.start()
                     _thread = thread
+        _woken = True
         _wake.set()
     except Exception as exc:  # no thread to be had: flushes and exit still drain
         report_problem("callbacks", "the capture thread could not start", exc)
 
 
 def _run() -> None:
+    global _woken
     with suppress_capture():  # the library's own work is never captured
         while True:
             _wake.wait()
             time.sleep(LINGER)
-            _wake.clear()  # an event posted from here on wakes the next round
+            # In this order: an event posted while _woken is still True is drained below.
+            _wake.clear()
+            _woken = False  # an event posted from here on wakes the next round
             try:
                 drain()
             except Exception as exc:  # pragma: no cover - drain is total
@@ -99,11 +104,12 @@ def _run() -> None:
 
 def _after_fork_in_child() -> None:
     # The parent's pending events are the parent's to apply; its thread is not in the child.
-    global _lock, _wake, _start_lock, _thread
+    global _lock, _wake, _woken, _start_lock, _thread
     _pending.clear()
-    _lock, _wake, _start_lock, _thread = (
+    _lock, _wake, _woken, _start_lock, _thread = (
         threading.RLock(),
         threading.Event(),
+        False,
         threading.Lock(),
         None,
     )

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import math
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -422,8 +422,11 @@ class HandlerBase(BaseCallbackHandler):
         self._accept = _name_predicate(name_filter)
         self._filtered = name_filter is not None
         self._recorder = recorder_for(memory.store)
-        # What a start hook stamps: the system clock's float (cheap), else the memory's clock.
-        self._stamp: Callable[[], Any] = time.time if memory.clock is utcnow else memory.clock
+        # The clock a start hook reads; None for the system clock, worked out from the hook's
+        # perf_counter() reading when the event is applied (cheaper on the hot path).
+        self._stamp: Callable[[], datetime] | None = (
+            None if memory.clock is utcnow else memory.clock
+        )
 
     # LangChain skips a handler's hook for an event whose ``ignore_*`` is True. Plain
     # attributes (set with ``enabled``), not properties: LangChain reads one per event.

@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -126,11 +127,12 @@ def _explicit(value: Any, parent: Run | None, inherited: Any) -> bool:
     return value is not None and (parent is None or inherited != value)
 
 
-def _started_at(stamp: Any) -> datetime:
-    # A hook stamps with ``time.time()`` for the system clock, else with the memory's clock.
-    if isinstance(stamp, float):
-        return datetime.fromtimestamp(stamp, timezone.utc)
-    return stamp  # type: ignore[no-any-return]
+def _started_at(stamp: datetime | None, perf: float) -> datetime:
+    """When a run started: the memory's own clock as the hook read it (``stamp``), else the
+    system clock at the hook's ``perf_counter()`` reading."""
+    if stamp is not None:
+        return stamp
+    return datetime.fromtimestamp(time.time() - (perf_counter() - perf), timezone.utc)
 
 
 class _RunRecorder(HandlerBase):
@@ -150,10 +152,12 @@ class _RunRecorder(HandlerBase):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
     ) -> None:
+        stamp = self._stamp  # None: the system clock, worked out from perf_counter() later
         try:
+            apply = _apply_chain_start if kind == _CHAIN else _apply_start
             post((
-                _apply_start, self, kind, run_id, parent_run_id, serialized, inputs, tags,
-                metadata, kwargs, _current.get(), self._stamp(), perf_counter(),
+                apply, self, kind, run_id, parent_run_id, serialized, inputs, tags, metadata,
+                kwargs, _current.get(), perf_counter(), stamp and stamp(),
             ))  # fmt: skip
         except Exception as exc:
             self._failed(f"on_{kind}_start", exc)
@@ -165,9 +169,15 @@ class _RunRecorder(HandlerBase):
         result: Any,
         error: BaseException | None,
         inputs: Any = None,
+        apply: Callable[..., None] | None = None,
     ) -> None:
+        """Post a run's end with its result or error; ``apply`` replaces the plain end (an
+        LLM's or a retriever's end reads its result)."""
         try:
-            post((_apply_finish, self, hook, run_id, result, error, inputs, perf_counter()))
+            if apply is not None:
+                post((apply, self, run_id, result, perf_counter()))
+            else:
+                post((_apply_finish, self, hook, run_id, result, error, inputs, perf_counter()))
         except Exception as exc:
             self._failed(hook, exc)
 
@@ -200,6 +210,7 @@ class _RunRecorder(HandlerBase):
 
     def _chain_start(
         self,
+        kind: str,
         run_id: UUID,
         parent_run_id: UUID | None,
         serialized: Any,
@@ -208,8 +219,8 @@ class _RunRecorder(HandlerBase):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
         outer: CapturedDecision | None,
-        stamp: Any,
         perf: float,
+        stamp: datetime | None,
     ) -> None:
         # Most chain runs are steps that are not recorded and change nothing for their
         # children, which then see the step's parent: that case is done here, in one call.
@@ -230,7 +241,7 @@ class _RunRecorder(HandlerBase):
                 return
         self._start(
             _CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, kwargs, outer,
-            stamp, perf,
+            perf, stamp,
         )  # fmt: skip
 
     def _start(
@@ -244,8 +255,8 @@ class _RunRecorder(HandlerBase):
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
         outer: CapturedDecision | None,
-        stamp: Any,
         perf: float,
+        stamp: datetime | None,
     ) -> None:
         """A run started: add it to the run table, with its decision if it is recorded."""
         if not self._enabled:
@@ -274,7 +285,7 @@ class _RunRecorder(HandlerBase):
             )
             if decision_type is not None:
                 name = name or run_name(serialized, kwargs, kind)
-                started = (stamp, perf)
+                started = (_started_at(stamp, perf), perf)
                 self._record(
                     run, run_id, kind, name, decision_type, inputs, tags, metadata, started
                 )
@@ -296,7 +307,7 @@ class _RunRecorder(HandlerBase):
         inputs: Any,
         tags: list[str] | None,
         metadata: dict[str, Any] | None,
-        started: tuple[Any, float],
+        started: tuple[datetime, float],  # started_at, and its perf_counter() reading
     ) -> None:
         # What only the record needs is built on the recorder's thread; LangChain hands over
         # its callback manager's own tag list and metadata dict, so they are copied now.
@@ -313,7 +324,7 @@ class _RunRecorder(HandlerBase):
             agent_id=self.agent_id,
             decision_type=decision_type,
             decision_id=fast_id(),
-            started_at=_started_at(started[0]),
+            started_at=started[0],
             parent_decision_id=link[0],
             trace_id=link[1],
             inputs=inputs,
@@ -456,22 +467,10 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        try:
-            post((
-                _apply_chain_start, self, run_id, parent_run_id, serialized, inputs,
-                tags, metadata, kwargs, _current.get(), self._stamp(), perf_counter(),
-            ))  # fmt: skip
-        except Exception as exc:
-            self._failed("on_chain_start", exc)
+        self._post_start(_CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, kwargs)
 
     def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
-        try:
-            post((
-                _apply_finish, self, "on_chain_end", run_id, outputs, None,
-                kwargs.get("inputs"), perf_counter(),
-            ))  # fmt: skip
-        except Exception as exc:
-            self._failed("on_chain_end", exc)
+        self._post_end("on_chain_end", run_id, outputs, None, kwargs.get("inputs"))
 
     def on_chain_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._post_end("on_chain_error", run_id, None, error, kwargs.get("inputs"))
@@ -492,10 +491,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         self._post_start(_TOOL, run_id, parent_run_id, serialized, given, tags, metadata, kwargs)
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        try:
-            post((_apply_finish, self, "on_tool_end", run_id, output, None, None, perf_counter()))
-        except Exception as exc:
-            self._failed("on_tool_end", exc)
+        self._post_end("on_tool_end", run_id, output, None)
 
     def on_tool_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._post_end("on_tool_error", run_id, None, error)
@@ -527,10 +523,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         self._post_start(_LLM, run_id, parent_run_id, serialized, prompts, tags, metadata, kwargs)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        try:
-            post((_apply_llm_end, self, run_id, response, perf_counter()))
-        except Exception as exc:
-            self._failed("on_llm_end", exc)
+        self._post_end("on_llm_end", run_id, response, None, apply=_apply_llm_end)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._post_end("on_llm_error", run_id, None, error)
@@ -553,10 +546,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
     def on_retriever_end(
         self, documents: Sequence[Document], *, run_id: UUID, **kwargs: Any
     ) -> None:
-        try:
-            post((_apply_retriever_end, self, run_id, documents, perf_counter()))
-        except Exception as exc:
-            self._failed("on_retriever_end", exc)
+        self._post_end("on_retriever_end", run_id, documents, None, apply=_apply_retriever_end)
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._post_end("on_retriever_error", run_id, None, error)

@@ -17,12 +17,22 @@ process-wide, so it is instrumented for its own rounds only (and its warm-up) an
 uninstrumented before the next configuration runs.
 
 Each invocation is timed twice: wall-clock, and CPU time of the calling thread
-(``time.thread_time``). In this CPU-bound loop the wall-clock figure also pays for the agentmem
-recorder thread, which converts and writes records meanwhile and competes for the GIL; the
-CPU figure is what the hooks cost on the caller's path. The recorder thread's own CPU time per
-record written is reported too. Goal: the agentmem handler's overhead within 1.5x the no-op
-handler's; the report says for which figure it is met. Results go to benchmarks/RESULTS.md
-(section ``handler-overhead``).
+(``time.thread_time``). The agentmem hooks only post events; its capture thread applies them
+(after a 50 ms linger) and its recorder thread builds and writes the records. Work a
+configuration leaves in the background must not land in the next configuration's timings, so
+after each of its rounds the agentmem handler is flushed (``agentmem_langchain.flush()``),
+outside the per-invocation timings but timed too. Three figures follow:
+
+* hot path: median overhead per invocation, wall-clock and caller CPU (what a call costs the
+  caller when the process has idle time, as an agent waiting on a model has);
+* sustained: mean wall-clock per invocation *plus* the round's flush, over the rounds (what a
+  CPU-bound loop that never waits pays for everything, background work included);
+* the capture and recorder threads' own CPU time per invocation.
+
+Goal: the agentmem handler's overhead within 1.5x the no-op handler's; the report says for
+which figure it is met. LangSmith's and Langfuse's background senders are not flushed (they
+would wait on the closed port). Results go to benchmarks/RESULTS.md (section
+``handler-overhead``).
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import tool
 from langchain_core.tracers.run_collector import RunCollectorCallbackHandler
 
+from agentmem_langchain import flush
 from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.recorder import recorder_for
@@ -168,11 +179,17 @@ def build_handlers(tmp: Path) -> tuple[dict[str, Config], dict[str, str]]:
 
 
 class Samples:
-    """Per-invocation timings of one configuration, in seconds: wall-clock and caller CPU."""
+    """Per-invocation timings of one configuration, in seconds: wall-clock and caller CPU,
+    and the time its flushes after each round took (``settle``)."""
 
     def __init__(self) -> None:
         self.wall: list[float] = []
         self.cpu: list[float] = []
+        self.settle = 0.0
+
+    def sustained(self) -> float:
+        """Mean seconds per invocation, the flushes included."""
+        return (sum(self.wall) + self.settle) / max(1, len(self.wall))
 
 
 def time_invocations(
@@ -185,6 +202,11 @@ def time_invocations(
             return into
     config: dict[str, Any] = {"callbacks": [handler]} if handler is not None else {}
     _timed(chain, config, getattr(handler, "reset", lambda: None), count, into)
+    if isinstance(handler, AgentMemoryCallbackHandler):
+        start = time.perf_counter()
+        if not flush(timeout=60):  # its background work stays out of the next round
+            raise RuntimeError("the agentmem recorder did not flush within 60 s")
+        into.settle += time.perf_counter() - start
     return into
 
 
@@ -224,21 +246,28 @@ def thread_cpu_seconds(thread: threading.Thread | None) -> float:
     return time.clock_gettime(time.pthread_getcpuclockid(thread.ident))
 
 
-def recorder_thread(memory: MemoryManager) -> threading.Thread | None:
-    """The thread of the recorder that writes ``memory``'s decisions, once it has started."""
-    name = f"agentmem-recorder-{recorder_for(memory.store).key}"
+def named_thread(name: str) -> threading.Thread | None:
+    """The running thread called ``name``, if any."""
     return next((t for t in threading.enumerate() if t.name == name), None)
 
 
 def _overheads(values: dict[str, list[float]]) -> dict[str, dict[str, float]]:
     """Median, p95, overhead (median minus no callbacks) and overhead / no-op, in ms."""
     stats = {name: percentiles_ms(v) for name, v in values.items()}
-    base = stats["no callbacks"]["median_ms"]
-    noop = stats["no-op BaseCallbackHandler"]["median_ms"] - base
-    for s in stats.values():
-        s["overhead_ms"] = s["median_ms"] - base
-        s["overhead_vs_noop"] = s["overhead_ms"] / noop if noop > 0 else float("nan")
+    overheads = _relative({name: s["median_ms"] for name, s in stats.items()})
+    for name, s in stats.items():
+        s["overhead_ms"], s["overhead_vs_noop"] = overheads[name]
     return stats
+
+
+def _relative(values: dict[str, float]) -> dict[str, tuple[float, float]]:
+    """Each value minus the one without callbacks, and that as a multiple of the no-op's."""
+    base = values["no callbacks"]
+    noop = values["no-op BaseCallbackHandler"] - base
+    return {
+        name: (v - base, (v - base) / noop if noop > 0 else float("nan"))
+        for name, v in values.items()
+    }
 
 
 def _verdict(ratio: float) -> str:
@@ -250,23 +279,24 @@ def report(
 ) -> tuple[str, dict[str, Any]]:
     wall = _overheads({name: s.wall for name, s in samples.items()})
     cpu = _overheads({name: s.cpu for name, s in samples.items()})
+    sustained = _relative({name: s.sustained() * 1000 for name, s in samples.items()})
     rows = [
         "| configuration | median ms | p95 ms | overhead ms (median) | overhead / no-op "
-        "| caller CPU ms (median) | CPU overhead ms | CPU overhead / no-op |",
-        "|---|---|---|---|---|---|---|---|",
+        "| caller CPU overhead ms (median) | CPU overhead / no-op "
+        "| sustained overhead ms (mean + flush) | sustained / no-op |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     figures: dict[str, Any] = {"command": command, "machine": machine(), "configs": {}}
     for name, s in wall.items():
-        c = cpu[name]
-        first = name == "no callbacks"
-        ratios = (
-            ("-", "-")
-            if first
-            else tuple(f"{r:.2f}x" for r in (s["overhead_vs_noop"], c["overhead_vs_noop"]))
-        )
+        c, (kept, kept_ratio) = cpu[name], sustained[name]
+        ratios = ["-"] * 3
+        if name != "no callbacks":
+            ratios = [
+                f"{r:.2f}x" for r in (s["overhead_vs_noop"], c["overhead_vs_noop"], kept_ratio)
+            ]
         rows.append(
             f"| {name} | {s['median_ms']:.3f} | {s['p95_ms']:.3f} | {s['overhead_ms']:.3f} "
-            f"| {ratios[0]} | {c['median_ms']:.3f} | {c['overhead_ms']:.3f} | {ratios[1]} |"
+            f"| {ratios[0]} | {c['overhead_ms']:.3f} | {ratios[1]} | {kept:.3f} | {ratios[2]} |"
         )
         figures["configs"][name] = {
             **s,
@@ -274,13 +304,16 @@ def report(
             "cpu_p95_ms": c["p95_ms"],
             "cpu_overhead_ms": c["overhead_ms"],
             "cpu_overhead_vs_noop": c["overhead_vs_noop"],
+            "sustained_overhead_ms": kept,
+            "sustained_overhead_vs_noop": kept_ratio,
         }
     for name, reason in unavailable.items():
-        rows.append(f"| {name} | not measured: {reason} | | | | | | |")
+        rows.append(f"| {name} | not measured: {reason} | | | | | | | |")
         figures["configs"][name] = {"unavailable": reason}
     ours = figures["configs"]["AgentMemoryCallbackHandler"]
     figures["goal_met"] = bool(ours["overhead_vs_noop"] <= 1.5)
     figures["goal_met_caller_cpu"] = bool(ours["cpu_overhead_vs_noop"] <= 1.5)
+    figures["goal_met_sustained"] = bool(ours["sustained_overhead_vs_noop"] <= 1.5)
     markdown = "\n".join(
         [
             "## LangChain handler overhead",
@@ -289,12 +322,15 @@ def report(
             "",
             "Per `invoke` of a 5-step `RunnableSequence` whose third step calls one `@tool`; "
             f"{len(samples['no callbacks'].wall)} invocations per configuration, interleaved in "
-            "rounds. Overhead = median minus the median without callbacks, both as wall-clock "
-            "time (which includes the agentmem recorder thread competing for the GIL in this "
-            "CPU-bound loop) and as CPU time of the calling thread (what the hooks cost on the "
-            "caller's path). Goal: agentmem within 1.5x the no-op handler's overhead — "
-            f"wall-clock: {_verdict(ours['overhead_vs_noop'])}; "
-            f"caller-thread CPU: {_verdict(ours['cpu_overhead_vs_noop'])}.",
+            "rounds. Overhead = median minus the median without callbacks, as wall-clock time "
+            "and as CPU time of the calling thread; the agentmem handler is flushed after each "
+            "of its rounds, outside those timings. Sustained = mean wall-clock per invocation "
+            "with those flushes added, minus the mean without callbacks: everything the "
+            "background threads do, as a CPU-bound loop pays for it. Goal: agentmem within "
+            "1.5x the no-op handler's overhead — hot path, wall-clock: "
+            f"{_verdict(ours['overhead_vs_noop'])}; hot path, caller CPU: "
+            f"{_verdict(ours['cpu_overhead_vs_noop'])}; sustained: "
+            f"{_verdict(ours['sustained_overhead_vs_noop'])}.",
             "",
             *rows,
             "",
@@ -321,21 +357,34 @@ def main(argv: list[str] | None = None) -> None:
         assert isinstance(ours, AgentMemoryCallbackHandler)
         recorder = recorder_for(ours.memory.store)
         chain = five_step_chain()
-        time_invocations(chain, ours, 1)  # starts the recorder thread
-        recorder.flush(timeout=60)
-        worker = recorder_thread(ours.memory)
-        cpu_before, written_before = thread_cpu_seconds(worker), recorder.stats().written
+        time_invocations(chain, ours, 1)  # starts the capture and recorder threads
+        flush(timeout=60)
+        workers = (
+            named_thread("agentmem-capture"),
+            named_thread(f"agentmem-recorder-{recorder.key}"),
+            named_thread(f"agentmem-store-{recorder.key}"),
+        )
+        cpu_before = [thread_cpu_seconds(w) for w in workers]
+        written_before = recorder.stats().written
         samples = measure(handlers, args.invocations, args.rounds)
-        recorder.flush(timeout=60)
+        flush(timeout=60)
         stats = recorder.stats()
         written = stats.written - written_before
-        per_record_us = (thread_cpu_seconds(worker) - cpu_before) / max(1, written) * 1e6
+        invocations = len(samples["AgentMemoryCallbackHandler"].wall) + 100  # with the warm-up
+        capture_us, recorder_us, store_us = (
+            (thread_cpu_seconds(w) - before) * 1e6
+            for w, before in zip(workers, cpu_before, strict=True)
+        )
         extra = (
             f"agentmem recorder after the run: accepted {stats.accepted}, written "
             f"{stats.written}, spilled {stats.spilled}, dropped {stats.dropped}; handler "
-            f"errors {ours.errors}. Off the caller's path, the recorder thread used "
-            f"{per_record_us:.0f} µs of CPU per record (building it and writing it to SQLite, "
-            f"over the {written} records of the run)."
+            f"errors {ours.errors}. Off the caller's path, the capture thread used "
+            f"{capture_us / invocations:.0f} µs of CPU per invocation (matching runs, building "
+            f"2 decisions from the hooks' 14 events), the recorder thread "
+            f"{recorder_us / max(1, written):.0f} µs per record (converting it) and its store "
+            f"thread {store_us / max(1, written):.0f} µs per record (the SQLite writes), over "
+            f"the {written} records of the run; the flushes after the agentmem rounds took "
+            f"{samples['AgentMemoryCallbackHandler'].settle:.2f} s in all."
         )
         openinference = handlers.get("OpenInference LangChainInstrumentor")
         if isinstance(openinference, OpenInferenceInstrumentation):
@@ -349,7 +398,9 @@ def main(argv: list[str] | None = None) -> None:
         figures["recorder"] = {
             "accepted": stats.accepted,
             "written": stats.written,
-            "thread_cpu_us_per_record": per_record_us,
+            "thread_cpu_us_per_record": recorder_us / max(1, written),
+            "capture_thread_cpu_us_per_invocation": capture_us / invocations,
+            "store_thread_cpu_us_per_record": store_us / max(1, written),
         }
     print(markdown)
     if not args.no_write:
@@ -358,3 +409,7 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+    # Everything is written and flushed; the offline tracers' exit hooks would go on retrying
+    # the closed port for minutes.
+    sys.stdout.flush()
+    os._exit(0)
