@@ -53,6 +53,7 @@ test: lint typecheck unit
 
 # Every benchmark; each writes its section of benchmarks/RESULTS.md (about 30 minutes on 2 cores).
 bench: $(VENV)/.bench-installed node_modules/.installed
+	$(call need_apt,valgrind,valgrind)
 	$(BIN)/python -m benchmarks.store_bench
 	$(BIN)/python -m benchmarks.overhead
 	$(BIN)/python -m benchmarks.learning_bench
