@@ -82,7 +82,6 @@ _CHAIN_STEP = DecisionType.CHAIN_STEP.value
 _TOOL_CALL = DecisionType.TOOL_CALL.value
 _LLM_CALL = DecisionType.LLM_CALL.value
 _ROOT: Link = (None, None)  # the link of a run with no recorded ancestor
-_TAG_KEYS = frozenset({TYPE_KEY, CONFIDENCE_KEY})
 _LANGCHAIN_TAGS = ("seq:step:", "map:key:", "graph:step:", "langsmith:")
 _PRIVATE_METADATA = ("ls_", "lc_", "langgraph_", "checkpoint_", "agentmem_")
 
@@ -154,10 +153,9 @@ class _RunRecorder(HandlerBase):
     ) -> None:
         stamp = self._stamp  # None: the system clock, worked out from perf_counter() later
         try:
-            apply = _apply_chain_start if kind == _CHAIN else _apply_start
             post((
-                apply, self, kind, run_id, parent_run_id, serialized, inputs, tags, metadata,
-                kwargs, _current.get(), perf_counter(), stamp and stamp(),
+                _apply_start, self, kind, run_id, parent_run_id, serialized, inputs, tags,
+                metadata, kwargs, _current.get(), perf_counter(), stamp and stamp(),
             ))  # fmt: skip
         except Exception as exc:
             self._failed(f"on_{kind}_start", exc)
@@ -207,42 +205,6 @@ class _RunRecorder(HandlerBase):
         if kind == _LLM and self.record_llm:
             return _LLM_CALL
         return None
-
-    def _chain_start(
-        self,
-        kind: str,
-        run_id: UUID,
-        parent_run_id: UUID | None,
-        serialized: Any,
-        inputs: Any,
-        tags: list[str] | None,
-        metadata: dict[str, Any] | None,
-        kwargs: dict[str, Any],
-        outer: CapturedDecision | None,
-        perf: float,
-        stamp: datetime | None,
-    ) -> None:
-        # Most chain runs are steps that are not recorded and change nothing for their
-        # children, which then see the step's parent: that case is done here, in one call.
-        if self._enabled and not self._filtered and self.record_chains is not True:
-            try:
-                runs = self._runs
-                parent = runs.get(getattr(parent_run_id, "int", parent_run_id))  # see run_key
-                if (
-                    parent is not None
-                    and parent.confidence_tag is None
-                    and parent.within == (outer.decision_id if outer is not None else None)
-                    and (not metadata or metadata.keys().isdisjoint(_TAG_KEYS))
-                ):
-                    runs.add(getattr(run_id, "int", run_id), parent)
-                    return
-            except Exception as exc:
-                self._failed("on_chain_start", exc)
-                return
-        self._start(
-            _CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, kwargs, outer,
-            perf, stamp,
-        )  # fmt: skip
 
     def _start(
         self,
@@ -437,7 +399,6 @@ class _RunRecorder(HandlerBase):
 
 
 # What the hooks post: the apply functions, looked up once.
-_apply_chain_start = _RunRecorder._chain_start
 _apply_start = _RunRecorder._start
 _apply_finish = _RunRecorder._finish
 _apply_llm_end = _RunRecorder._llm_end

@@ -37,6 +37,7 @@ from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.recorder import RecorderSettings, recorder_for
 from agentmem_langchain.testing import InMemoryStore
 from tests.dynalite import DYNALITE, ROOT, DynaliteServer, DynaliteUnavailable
+from tests.waiting import wait_for
 
 AGENT = "fault-agent"
 CALLS = 3_000
@@ -137,15 +138,6 @@ def all_ids(store: Any, agent: str) -> Counter[str]:
         cursor = page.next_cursor
         if not cursor:
             return found
-
-
-def wait_for(condition: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pytest
@@ -17,6 +16,7 @@ from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.recorder import recorder_for
 from agentmem_langchain.testing import InMemoryStore
+from tests.waiting import wait_for
 
 
 @tool
@@ -30,15 +30,6 @@ def chain() -> Runnable[str, str]:
     return RunnableLambda(lambda s: s.strip(), name="parse") | RunnableLambda(
         lambda s: slow_lookup.invoke({"symbol": s}), name="act"
     )
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 @pytest.fixture
@@ -64,7 +55,7 @@ def test_the_callers_thread_only_posts_the_capture_thread_applies(memory):
     recorder = recorder_for(memory.store)
     assert chain().invoke(" btc ", config={"callbacks": [handler]}) == "BTC"
     # No flush, no read: the capture thread alone applies the events and submits.
-    assert wait_for(lambda: recorder.stats().accepted == 2)
+    assert wait_for(lambda: recorder.stats().accepted == 2, timeout=10)
     assert applied_on == {"agentmem-capture"}
     assert threading.current_thread().name not in applied_on
     kinds = sorted(r.decision_type for r in list(memory.iter_decisions()))

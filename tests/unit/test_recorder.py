@@ -21,6 +21,7 @@ from agentmem_langchain.recorder import (
     recorder_for,
 )
 from agentmem_langchain.testing import InMemoryStore
+from tests.waiting import wait_for
 
 
 class FlakyStore(InMemoryStore):
@@ -216,15 +217,6 @@ def test_submit_never_raises_even_for_garbage(settings):
     recorder = Recorder(FlakyStore(), settings)
     assert recorder.submit(object()) is False  # type: ignore[arg-type]
     assert recorder.stats().capture_errors == 1
-
-
-def wait_for(condition, timeout: float = 5.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.005)
-    return True
 
 
 def watch_threads(recorder: Recorder, monkeypatch) -> list[threading.Thread]:
