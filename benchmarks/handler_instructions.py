@@ -151,9 +151,7 @@ def main(argv: list[str] | None = None) -> None:
             "interpreter. The hot path is what the agentmem hooks run on the caller's thread; "
             "everything adds the capture, recorder and SQLite threads' work. Goal: the hot "
             f"path within 1.5x the no-op handler's overhead: {'met' if hot <= 1.5 else 'NOT met'}"
-            f" ({hot:.2f}x). The no-op pays for `BaseCallbackHandler`'s `ignore_*` properties, "
-            "which LangChain reads on every event; the agentmem handlers keep those as plain "
-            "attributes.",
+            f" ({hot:.2f}x).",
             "",
             *rows,
         ]
