@@ -8,9 +8,9 @@ recorder. Whatever reads what was captured (a flush, a read through a ``MemoryMa
 handlers' counters, a decorated function looking up its LangChain parent) first applies what
 is pending on its own thread with :func:`drain`, so no result depends on the thread's timing.
 
-If the capture thread falls :data:`MAX_PENDING` events behind (its CPU starved), the hook that
-finds the backlog applies it itself: memory stays bounded and no event is lost. Applying is
-CPU work only; writing stays with the recorder.
+If the capture thread falls :data:`MAX_PENDING` events behind (its CPU starved), each hook
+that finds the backlog applies a share of it itself: memory stays bounded and no event is
+lost. Applying is CPU work only; writing stays with the recorder.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ _thread: threading.Thread | None = None
 def post(event: Event) -> None:
     """Queue a hook's event for the capture thread; never blocks on I/O, never raises."""
     if len(_pending) >= MAX_PENDING:
-        drain()
+        drain(_CHUNK)  # a share of the backlog, not all of it: no one call stalls for long
     _pending.append(event)
     if not _woken:
         _wake_capture_thread()
@@ -54,17 +54,20 @@ def pending() -> int:
     return len(_pending)
 
 
-def drain() -> None:
-    """Apply every event posted so far, in order, on this thread.
+def drain(most: int | None = None) -> None:
+    """Apply every event posted so far (or the ``most`` oldest), in order, on this thread.
 
-    Returns once an event being applied elsewhere has finished too: afterwards, everything
-    posted before the call has reached the recorder.
+    Returns once an event being applied elsewhere has finished too: after a full drain,
+    everything posted before the call has reached the recorder.
     """
+    left = most
     while True:
         with _lock:
             for _ in range(_CHUNK):
-                if not _pending:
+                if not _pending or left == 0:
                     return
+                if left is not None:
+                    left -= 1
                 event = _pending.popleft()
                 try:
                     event[0](*event[1:])

@@ -79,6 +79,7 @@ def test_times_are_taken_by_the_hooks_not_when_events_are_applied(memory, no_cap
 
 def test_a_backlog_is_applied_by_the_hook_that_finds_it(memory, no_capture_thread, monkeypatch):
     monkeypatch.setattr(events, "MAX_PENDING", 20)
+    monkeypatch.setattr(events, "_CHUNK", 5)  # each hook over the limit applies 5 events
     handler = AgentMemoryCallbackHandler(memory)
     most = 0
     for n in range(10):
