@@ -271,8 +271,9 @@ class _RunRecorder(HandlerBase):
         metadata: dict[str, Any] | None,
         started: tuple[datetime, float],  # started_at, and its perf_counter() reading
     ) -> None:
-        # What only the record needs is built on the recorder's thread; LangChain hands over
-        # its callback manager's own tag list and metadata dict, so they are copied now.
+        # What only the record needs is built on the recorder's thread. The tags and metadata
+        # are the run's callback manager's own list and dict (the hook kept references; a run's
+        # are not changed once it started): copied here, before they travel further.
         details = (
             run,
             run_id,
