@@ -4,8 +4,7 @@
 
 Compares, on the same chain: no callbacks; a no-op ``BaseCallbackHandler``; langchain-core's
 ``RunCollectorCallbackHandler``; ``AgentMemoryCallbackHandler`` (recording the root chain and
-the tool call into a SQLite store in a temporary directory, so its recorder thread runs
-during the measurement); LangSmith's ``LangChainTracer`` and Langfuse's ``CallbackHandler``,
+the tool call into a SQLite store in a temporary directory); LangSmith's ``LangChainTracer`` and Langfuse's ``CallbackHandler``,
 both pointed at a closed loopback port; OpenInference's ``LangChainInstrumentor`` exporting
 to an OpenTelemetry SDK ``TracerProvider`` with a ``SimpleSpanProcessor`` and an
 ``InMemorySpanExporter`` (``pip install 'agentmem-langchain[bench]'``). A handler that cannot
@@ -27,7 +26,7 @@ outside the per-invocation timings but timed too. Three figures follow:
   caller when the process has idle time, as an agent waiting on a model has);
 * sustained: mean wall-clock per invocation *plus* the round's flush, over the rounds (what a
   CPU-bound loop that never waits pays for everything, background work included);
-* the capture and recorder threads' own CPU time per invocation.
+* the capture, recorder and store threads' own CPU time.
 
 Goal: the agentmem handler's overhead within 1.5x the no-op handler's; the report says for
 which figure it is met. LangSmith's and Langfuse's background senders are not flushed (they
