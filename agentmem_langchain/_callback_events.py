@@ -1,12 +1,14 @@
 """The LangChain handlers' hot path: a hook posts one event; it is applied off the caller.
 
 A hook appends a tuple ``(apply, handler, *args)`` to one process-wide queue (a deque append
-is atomic under the GIL) and returns. The capture thread wakes when events arrive, lets them
-gather for :data:`LINGER` seconds, and applies them in the order they were posted, one at a
-time under one lock: that is where runs are matched, decisions built and handed to the
-recorder. Whatever reads what was captured (a flush, a read through a ``MemoryManager``, the
-handlers' counters, a decorated function looking up its LangChain parent) first applies what
-is pending on its own thread with :func:`drain`, so no result depends on the thread's timing.
+is atomic under the GIL) and returns. The capture thread wakes when events arrive and applies
+them every :data:`LINGER` seconds, in the order they were posted, one at a time under one lock:
+that is where runs are matched, decisions built and handed to the recorder. It goes back to
+waiting only after :data:`IDLE` seconds without events, so a busy caller wakes it once, not
+batch after batch (a wake-up costs the caller a hand-over of the GIL). Whatever reads what was
+captured (a flush, a read through a ``MemoryManager``, the handlers' counters, a decorated
+function looking up its LangChain parent) first applies what is pending on its own thread with
+:func:`drain`, so no result depends on the thread's timing.
 
 If the capture thread falls :data:`MAX_PENDING` events behind (its CPU starved), each hook
 that finds the backlog applies a share of it itself: memory stays bounded and no event is
@@ -27,6 +29,9 @@ Event = tuple[Any, ...]  # (apply, handler, *args): applied as apply(handler, *a
 
 #: How long the capture thread lets events gather after the first one wakes it (seconds).
 LINGER = 0.05
+#: How long the capture thread goes on polling after the last event before it waits to be
+#: woken again (seconds).
+IDLE = 1.0
 #: A backlog this long is applied by the hook that finds it.
 MAX_PENDING = 50_000
 #: Events applied per hold of the lock, so a flush on another thread waits briefly.
@@ -35,7 +40,7 @@ _CHUNK = 256
 _pending: deque[Event] = deque()
 _lock = threading.RLock()  # held while events are applied: one at a time, in order
 _wake = threading.Event()
-_woken = False  # _wake is set (a plain bool: cheaper for a hook to read than is_set())
+_woken = False  # the thread is awake or being woken (a plain bool: cheap for a hook to read)
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
 
@@ -95,14 +100,30 @@ def _run() -> None:
     with suppress_capture():  # the library's own work is never captured
         while True:
             _wake.wait()
-            time.sleep(LINGER)
-            # In this order: an event posted while _woken is still True is drained below.
-            _wake.clear()
-            _woken = False  # an event posted from here on wakes the next round
+            while True:
+                _poll()
+                # In this order: an event posted while _woken is still True is seen below.
+                _wake.clear()
+                _woken = False  # from here on, a hook that posts wakes the thread
+                if not _pending:
+                    break
+                _woken = True
+
+
+def _poll() -> None:
+    """Apply what is pending every :data:`LINGER` seconds until :data:`IDLE` seconds pass
+    with nothing posted: a busy caller does not wake the thread batch after batch."""
+    quiet_since = time.monotonic()
+    while True:
+        time.sleep(LINGER)
+        if _pending:
             try:
                 drain()
             except Exception as exc:  # pragma: no cover - drain is total
                 report_problem("callbacks", "applying LangChain events failed", exc)
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= IDLE:
+            return
 
 
 def _after_fork_in_child() -> None:

@@ -41,6 +41,8 @@ def memory() -> MemoryManager:
 @pytest.fixture
 def no_capture_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """Events wait until something drains them: the test decides when they are applied."""
+    monkeypatch.setattr(events, "IDLE", 0.0)  # a thread still polling for an earlier test stops
+    assert wait_for(lambda: not events._woken, timeout=5)
     monkeypatch.setattr(events, "_wake_capture_thread", lambda: None)
 
 
@@ -116,3 +118,27 @@ def test_a_raising_apply_is_reported_and_the_next_event_still_applied(memory, no
     events.post((lambda value: done.append(value), 7))
     events.drain()
     assert done == [7] and events.pending() == 0
+
+
+def test_a_busy_caller_wakes_the_capture_thread_once(monkeypatch):
+    monkeypatch.setattr(events, "IDLE", 0.3)
+    assert wait_for(lambda: not events._woken, timeout=5)  # waiting to be woken
+    wakes: list[int] = []
+    wake = events._wake_capture_thread
+
+    def counted() -> None:
+        wakes.append(1)
+        wake()
+
+    monkeypatch.setattr(events, "_wake_capture_thread", counted)
+    applied: list[int] = []
+    for n in range(20):  # an event every 20 ms: never 0.3 s of quiet
+        events.post((applied.append, n))
+        time.sleep(0.02)
+    assert wait_for(lambda: len(applied) == 20, timeout=5)
+    assert applied == list(range(20)) and len(wakes) == 1
+    # After 0.3 s without events it waits again, and the next event wakes it.
+    assert wait_for(lambda: not events._woken, timeout=5)
+    events.post((applied.append, 20))
+    assert wait_for(lambda: len(applied) == 21, timeout=5)
+    assert len(wakes) == 2
