@@ -1,16 +1,19 @@
 """The LangChain handlers' hot path: a hook posts one event; it is applied off the caller.
 
-A hook appends a tuple ``(apply, handler, *args)`` to one process-wide queue (a deque append
-is atomic under the GIL) and returns. The capture thread wakes when events arrive and applies
-them every :data:`LINGER` seconds, in the order they were posted, one at a time under one lock:
-that is where runs are matched, decisions built and handed to the recorder. It goes back to
-waiting only after :data:`IDLE` seconds without events, so a busy caller wakes it once, not
-batch after batch (a wake-up costs the caller a hand-over of the GIL). Whatever reads what was
-captured (a flush, a read through a ``MemoryManager``, the handlers' counters, a decorated
-function looking up its LangChain parent) first applies what is pending on its own thread with
-:func:`drain`, so no result depends on the thread's timing.
+A hook appends an event, ``apply`` followed by exactly its arguments (the first is the
+handler), to one process-wide queue and returns. The queue is flat, item by item: a deque's
+``extend`` from a tuple is atomic under the GIL, and no container per event outlives the hook
+(each would count towards the garbage collector's next collection, and be walked by it).
+The capture thread wakes when events arrive and applies them every :data:`LINGER` seconds,
+in the order they were posted, one at a time under one lock: that is where runs are matched,
+decisions built and handed to the recorder. It goes back to waiting only after :data:`IDLE`
+seconds without events, so a busy caller wakes it once, not batch after batch (a wake-up
+costs the caller a hand-over of the GIL). Whatever reads what was captured (a flush, a read
+through a ``MemoryManager``, the handlers' counters, a decorated function looking up its
+LangChain parent) first applies what is pending on its own thread with :func:`drain`, so no
+result depends on the thread's timing.
 
-If the capture thread falls :data:`MAX_PENDING` events behind (its CPU starved), each hook
+If the capture thread falls :data:`MAX_PENDING` items behind (its CPU starved), each hook
 that finds the backlog applies a share of it itself: memory stays bounded and no event is
 lost. Applying is CPU work only; writing stays with the recorder.
 """
@@ -25,19 +28,21 @@ from typing import Any
 
 from .capture import report_problem, suppress_capture
 
-Event = tuple[Any, ...]  # (apply, handler, *args): applied as apply(handler, *args)
+Event = tuple[Any, ...]  # (apply, *args): applied as apply(*args); apply is a Python function
 
-#: How long the capture thread lets events gather after the first one wakes it (seconds).
+#: How often the capture thread applies what is pending while events come (seconds).
 LINGER = 0.05
 #: How long the capture thread goes on polling after the last event before it waits to be
 #: woken again (seconds).
 IDLE = 1.0
-#: A backlog this long is applied by the hook that finds it.
-MAX_PENDING = 50_000
+#: A backlog this long (in items: an event is its function and its arguments, 5 to 13) is
+#: applied in part by the hook that finds it.
+MAX_PENDING = 400_000
 #: Events applied per hold of the lock, so a flush on another thread waits briefly.
 _CHUNK = 256
 
-_pending: deque[Event] = deque()
+_pending: deque[Any] = deque()  # events, flat: apply, its arguments, the next apply, ...
+_arity: dict[Any, int] = {}  # apply -> how many arguments follow it
 _lock = threading.RLock()  # held while events are applied: one at a time, in order
 _wake = threading.Event()
 _woken = False  # the thread is awake or being woken (a plain bool: cheap for a hook to read)
@@ -46,16 +51,18 @@ _thread: threading.Thread | None = None
 
 
 def post(event: Event) -> None:
-    """Queue a hook's event for the capture thread; never blocks on I/O, never raises."""
+    """Queue a hook's event for the capture thread; never blocks on I/O, never raises.
+
+    ``event[0]`` is a Python function taking exactly the items that follow it."""
     if len(_pending) >= MAX_PENDING:
         drain(_CHUNK)  # a share of the backlog, not all of it: no one call stalls for long
-    _pending.append(event)
+    _pending.extend(event)
     if not _woken:
         _wake_capture_thread()
 
 
 def pending() -> int:
-    """Events posted and not yet applied."""
+    """Items of events posted and not yet applied (0 when nothing is pending)."""
     return len(_pending)
 
 
@@ -65,7 +72,7 @@ def drain(most: int | None = None) -> None:
     Returns once an event being applied elsewhere has finished too: after a full drain,
     everything posted before the call has reached the recorder.
     """
-    left = most
+    left, take = most, _pending.popleft
     while True:
         with _lock:
             for _ in range(_CHUNK):
@@ -73,10 +80,14 @@ def drain(most: int | None = None) -> None:
                     return
                 if left is not None:
                     left -= 1
-                event = _pending.popleft()
+                apply = take()
                 try:
-                    event[0](*event[1:])
+                    count = _arity.get(apply)
+                    if count is None:
+                        count = _arity[apply] = apply.__code__.co_argcount
+                    apply(*[take() for _ in range(count)])
                 except Exception as exc:  # apply functions are total; this is a bug guard
+                    # (an item that is no function is skipped: the next event's apply is one)
                     report_problem("callbacks", "a LangChain event could not be applied", exc)
 
 

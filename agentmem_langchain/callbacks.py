@@ -64,7 +64,6 @@ from ._callback_runs import (
     output_confidence,
     pattern_ids,
     read_llm_result,
-    run_key,
     run_name,
 )
 from .capture import CapturedDecision, _current, fast_id
@@ -103,7 +102,7 @@ def _context_extra(kind: str, name: str, metadata: Mapping[str, Any] | None) -> 
 def _describe_run(
     decision: CapturedDecision,
     run: Run,
-    run_id: UUID,
+    key: int,
     kind: str,
     name: str,
     tags: Sequence[str],
@@ -113,7 +112,7 @@ def _describe_run(
     its context, tags and run id, and its confidence (pinned, else the output's)."""
     decision.context_extra = _context_extra(kind, name, metadata)
     decision.tags = _user_tags(tags)
-    decision.metadata["langchain_run_id"] = str(run_id)
+    decision.metadata["langchain_run_id"] = str(UUID(int=key))
     confidence = run.pinned_confidence
     if confidence is None and decision.result is not None:
         confidence = output_confidence(decision.result)
@@ -154,8 +153,9 @@ class _RunRecorder(HandlerBase):
         stamp = self._stamp  # None: the system clock, worked out from perf_counter() later
         try:
             post((
-                _apply_start, self, kind, run_id, parent_run_id, serialized, inputs, tags,
-                metadata, kwargs, _current.get(), perf_counter(), stamp and stamp(),
+                _apply_start, self, kind, run_id.int, parent_run_id and parent_run_id.int,
+                serialized, inputs, tuple(tags) if tags else (), metadata, kwargs,
+                _current.get(), perf_counter(), stamp and stamp(),
             ))  # fmt: skip
         except Exception as exc:
             self._failed(f"on_{kind}_start", exc)
@@ -173,9 +173,9 @@ class _RunRecorder(HandlerBase):
         LLM's or a retriever's end reads its result)."""
         try:
             if apply is not None:
-                post((apply, self, run_id, result, perf_counter()))
+                post((apply, self, run_id.int, result, perf_counter()))
             else:
-                post((_apply_finish, self, hook, run_id, result, error, inputs, perf_counter()))
+                post((_apply_finish, self, hook, run_id.int, result, error, inputs, perf_counter()))
         except Exception as exc:
             self._failed(hook, exc)
 
@@ -209,11 +209,11 @@ class _RunRecorder(HandlerBase):
     def _start(
         self,
         kind: str,
-        run_id: UUID,
-        parent_run_id: UUID | None,
+        key: int,  # the run id's int (see run_key), as is every key the hooks post
+        parent_key: int | None,
         serialized: Any,
         inputs: Any,
-        tags: list[str] | None,
+        tags: tuple[str, ...],
         metadata: dict[str, Any] | None,
         kwargs: dict[str, Any],
         outer: CapturedDecision | None,
@@ -225,14 +225,13 @@ class _RunRecorder(HandlerBase):
             return
         try:
             runs = self._runs
-            parent = runs.get(getattr(parent_run_id, "int", parent_run_id))  # see run_key
+            parent = runs.get(parent_key)
             within = outer.decision_id if outer is not None else None
             type_tag = confidence_tag = None
             if metadata:
                 type_tag, confidence_tag = metadata.get(TYPE_KEY), metadata.get(CONFIDENCE_KEY)
             name = run_name(serialized, kwargs, kind) if self._filtered else None
             decision_type = self._decision_type(kind, parent, type_tag, name)
-            key = getattr(run_id, "int", run_id)  # see run_key
             if (
                 decision_type is None
                 and parent is not None
@@ -248,9 +247,7 @@ class _RunRecorder(HandlerBase):
             if decision_type is not None:
                 name = name or run_name(serialized, kwargs, kind)
                 started = (_started_at(stamp, perf), perf)
-                self._record(
-                    run, run_id, kind, name, decision_type, inputs, tags, metadata, started
-                )
+                self._record(run, kind, name, decision_type, inputs, tags, metadata, started)
             runs.add(key, run)
             if kind == _TOOL and name is not None and run.decision is not None:
                 self._apply_hint(run, run.decision, name, kwargs.get("tool_call_id"))
@@ -262,26 +259,18 @@ class _RunRecorder(HandlerBase):
     def _record(
         self,
         run: Run,
-        run_id: UUID,
         kind: str,
         name: str,
         decision_type: str,
         inputs: Any,
-        tags: list[str] | None,
+        tags: tuple[str, ...],
         metadata: dict[str, Any] | None,
         started: tuple[datetime, float],  # started_at, and its perf_counter() reading
     ) -> None:
-        # What only the record needs is built on the recorder's thread. The tags and metadata
-        # are the run's callback manager's own list and dict (the hook kept references; a run's
-        # are not changed once it started): copied here, before they travel further.
-        details = (
-            run,
-            run_id,
-            kind,
-            name,
-            tuple(tags) if tags else (),
-            metadata and dict(metadata),
-        )
+        # What only the record needs is built on the recorder's thread. The metadata is the
+        # run's callback manager's own dict (the hook kept a reference; a run's is not changed
+        # once it started): copied here, before it travels further. The tags are the hook's copy.
+        details = (run, run.key, kind, name, tags, metadata and dict(metadata))
         link = run.link
         run.decision = decision = CapturedDecision(
             agent_id=self.agent_id,
@@ -326,7 +315,7 @@ class _RunRecorder(HandlerBase):
     def _finish(
         self,
         hook: str,
-        run_id: UUID,
+        key: int,
         result: Any,
         error: BaseException | None,
         inputs: Any,
@@ -336,7 +325,6 @@ class _RunRecorder(HandlerBase):
         if not self._enabled:
             return
         try:
-            key = getattr(run_id, "int", run_id)  # see run_key
             run = self._runs.pop(key, None)
             if run is None or run.decision is None or run.key != key:
                 return  # never seen, not recorded, or an alias of its parent (an unrecorded step)
@@ -353,11 +341,11 @@ class _RunRecorder(HandlerBase):
         except Exception as exc:
             self._failed(hook, exc)
 
-    def _llm_end(self, run_id: UUID, response: Any, perf: float) -> None:
+    def _llm_end(self, key: int, response: Any, perf: float) -> None:
         if not self._enabled:
             return
         try:
-            run = self._runs.get(run_key(run_id))
+            run = self._runs.get(key)
             info = read_llm_result(response)
             model = info.model or (run.model if run is not None else None)
             result = {"text": info.text, "tool_calls": info.tool_calls, "model": model}
@@ -373,30 +361,30 @@ class _RunRecorder(HandlerBase):
         except Exception as exc:
             self._failed("on_llm_end", exc)
             result = None
-        self._finish("on_llm_end", run_id, result, None, None, perf)
+        self._finish("on_llm_end", key, result, None, None, perf)
 
-    def _agent_action(self, run_id: UUID, action: Any) -> None:
+    def _agent_action(self, key: int, action: Any) -> None:
         if not self._enabled:
             return
         try:
-            run = self._runs.get(run_key(run_id))
+            run = self._runs.get(key)
             tool, log = getattr(action, "tool", None), getattr(action, "log", None)
             if run is not None and isinstance(log, str) and log.strip():
                 self._runs.add_rationale(run, tool if isinstance(tool, str) else None, log.strip())
         except Exception as exc:
             self._failed("on_agent_action", exc)
 
-    def _retriever_end(self, run_id: UUID, documents: Any, perf: float) -> None:
+    def _retriever_end(self, key: int, documents: Any, perf: float) -> None:
         if not self._enabled:
             return
         try:
-            run = self._runs.get(run_key(run_id))
+            run = self._runs.get(key)
             ids = pattern_ids(documents or ())
             if run is not None and ids:
                 self._runs.add_patterns(run.parent or run, ids)
         except Exception as exc:
             self._failed("on_retriever_end", exc)
-        self._finish("on_retriever_end", run_id, documents, None, None, perf)
+        self._finish("on_retriever_end", key, documents, None, None, perf)
 
 
 # What the hooks post: the apply functions, looked up once.
@@ -515,7 +503,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
 
     def on_agent_action(self, action: AgentAction, *, run_id: UUID, **kwargs: Any) -> None:
         try:
-            post((_apply_agent_action, self, run_id, action))
+            post((_apply_agent_action, self, run_id.int, action))
         except Exception as exc:
             self._failed("on_agent_action", exc)
 

@@ -80,14 +80,14 @@ def test_times_are_taken_by_the_hooks_not_when_events_are_applied(memory, no_cap
 
 
 def test_a_backlog_is_applied_by_the_hook_that_finds_it(memory, no_capture_thread, monkeypatch):
-    monkeypatch.setattr(events, "MAX_PENDING", 20)
+    monkeypatch.setattr(events, "MAX_PENDING", 100)  # items: an event has 5 to 13
     monkeypatch.setattr(events, "_CHUNK", 5)  # each hook over the limit applies 5 events
     handler = AgentMemoryCallbackHandler(memory)
     most = 0
     for n in range(10):
         chain().invoke(f"s{n}", config={"callbacks": [handler]})
         most = max(most, events.pending())
-    assert most <= 20  # bounded, though nothing else ever drained
+    assert most <= 100 + 13  # bounded (the limit and one event), though nothing else drained
     assert memory.flush(timeout=5)
     records = list(memory.iter_decisions())
     assert len(records) == 20 and len({r.decision_id for r in records}) == 20
@@ -116,8 +116,10 @@ def test_a_raising_apply_is_reported_and_the_next_event_still_applied(memory, no
 
     events.post((broken, None))
     events.post((lambda value: done.append(value), 7))
+    events.post((len, [1]))  # no Python function: skipped, reported
+    events.post((lambda a, b: done.append(a + b), 1, 2))
     events.drain()
-    assert done == [7] and events.pending() == 0
+    assert done == [7, 3] and events.pending() == 0
 
 
 def test_a_busy_caller_wakes_the_capture_thread_once(monkeypatch):
@@ -133,12 +135,12 @@ def test_a_busy_caller_wakes_the_capture_thread_once(monkeypatch):
     monkeypatch.setattr(events, "_wake_capture_thread", counted)
     applied: list[int] = []
     for n in range(20):  # an event every 20 ms: never 0.3 s of quiet
-        events.post((applied.append, n))
+        events.post((lambda value: applied.append(value), n))
         time.sleep(0.02)
     assert wait_for(lambda: len(applied) == 20, timeout=5)
     assert applied == list(range(20)) and len(wakes) == 1
     # After 0.3 s without events it waits again, and the next event wakes it.
     assert wait_for(lambda: not events._woken, timeout=5)
-    events.post((applied.append, 20))
+    events.post((lambda value: applied.append(value), 20))
     assert wait_for(lambda: len(applied) == 21, timeout=5)
     assert len(wakes) == 2
