@@ -347,9 +347,10 @@ def pattern_ids(documents: Iterable[Any]) -> list[str]:
     return list(found)
 
 
-def run_name(serialized: Any, kwargs: Mapping[str, Any], default: str) -> str:
-    """The run's name: the ``name`` LangChain passes, else the serialized name or id."""
-    name = kwargs.get("name")
+def run_name(serialized: Any, kwargs: Mapping[str, Any] | str | None, default: str) -> str:
+    """The run's name: the ``name`` LangChain passes (in the hook's keyword arguments, or that
+    name alone), else the serialized name or id."""
+    name = kwargs.get("name") if isinstance(kwargs, Mapping) else kwargs
     if isinstance(name, str) and name:
         return name
     if isinstance(serialized, (dict, Mapping)):  # a dict is checked first, and faster

@@ -148,13 +148,15 @@ class _RunRecorder(HandlerBase):
         inputs: Any,
         tags: list[str] | None,
         metadata: dict[str, Any] | None,
-        kwargs: dict[str, Any],
+        kwargs: Any,  # the hook's keyword arguments; a chain's hook passes only their name
     ) -> None:
+        # What LangChain frees after the run is kept only when it carries something (each kept
+        # container counts towards the garbage collector's next collection).
         stamp = self._stamp  # None: the system clock, worked out from perf_counter() later
         try:
             post((
                 _apply_start, self, kind, run_id.int, parent_run_id and parent_run_id.int,
-                serialized, inputs, tuple(tags) if tags else (), metadata, kwargs,
+                serialized, inputs, tuple(tags) if tags else (), metadata or None, kwargs,
                 _current.get(), perf_counter(), stamp and stamp(),
             ))  # fmt: skip
         except Exception as exc:
@@ -215,7 +217,7 @@ class _RunRecorder(HandlerBase):
         inputs: Any,
         tags: tuple[str, ...],
         metadata: dict[str, Any] | None,
-        kwargs: dict[str, Any],
+        kwargs: Any,  # as the hook posted them: a chain's are its name
         outer: CapturedDecision | None,
         perf: float,
         stamp: datetime | None,
@@ -417,7 +419,8 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         metadata: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        self._post_start(_CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, kwargs)
+        name = kwargs.get("name")  # all a chain's start needs of its keyword arguments
+        self._post_start(_CHAIN, run_id, parent_run_id, serialized, inputs, tags, metadata, name)
 
     def on_chain_end(self, outputs: dict[str, Any], *, run_id: UUID, **kwargs: Any) -> None:
         self._post_end("on_chain_end", run_id, outputs, None, kwargs.get("inputs"))
