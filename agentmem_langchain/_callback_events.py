@@ -24,11 +24,14 @@ import os
 import threading
 import time
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from types import FunctionType
+from typing import Any, TypeVar
 
 from .capture import report_problem, suppress_capture
 
-Event = tuple[Any, ...]  # (apply, *args): applied as apply(*args); apply is a Python function
+Event = tuple[Any, ...]  # (apply, *args): applied as apply(*args); apply is an event_kind
+F = TypeVar("F", bound=Callable[..., None])
 
 #: How often the capture thread applies what is pending while events come (seconds).
 LINGER = 0.05
@@ -42,7 +45,7 @@ MAX_PENDING = 400_000
 _CHUNK = 256
 
 _pending: deque[Any] = deque()  # events, flat: apply, its arguments, the next apply, ...
-_arity: dict[Any, int] = {}  # apply -> how many arguments follow it
+_arity: dict[Any, int] = {}  # each event kind's apply function -> how many arguments follow it
 _lock = threading.RLock()  # held while events are applied: one at a time, in order
 _wake = threading.Event()
 _woken = False  # the thread is awake or being woken (a plain bool: cheap for a hook to read)
@@ -50,10 +53,19 @@ _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
 
 
+def event_kind(apply: F) -> F:
+    """Register ``apply``, a plain function, as the first item of events: the ones that follow
+    it in an event are exactly its positional arguments."""
+    if type(apply) is not FunctionType:
+        raise TypeError(f"an event kind is a plain function, not {apply!r}")
+    _arity[apply] = apply.__code__.co_argcount
+    return apply
+
+
 def post(event: Event) -> None:
     """Queue a hook's event for the capture thread; never blocks on I/O, never raises.
 
-    ``event[0]`` is a Python function taking exactly the items that follow it."""
+    ``event[0]`` is an :func:`event_kind`, followed by exactly its arguments."""
     if len(_pending) >= MAX_PENDING:
         drain(_CHUNK)  # a share of the backlog, not all of it: no one call stalls for long
     _pending.extend(event)
@@ -81,13 +93,15 @@ def drain(most: int | None = None) -> None:
                 if left is not None:
                     left -= 1
                 apply = take()
+                # Only a registered kind is called: should an interrupted drain leave an
+                # event's arguments behind, they are skipped up to the next event.
+                count = _arity.get(apply) if type(apply) is FunctionType else None
+                if count is None:
+                    report_problem("callbacks", "an item that is no event was skipped", None)
+                    continue
                 try:
-                    count = _arity.get(apply)
-                    if count is None:
-                        count = _arity[apply] = apply.__code__.co_argcount
                     apply(*[take() for _ in range(count)])
                 except Exception as exc:  # apply functions are total; this is a bug guard
-                    # (an item that is no function is skipped: the next event's apply is one)
                     report_problem("callbacks", "a LangChain event could not be applied", exc)
 
 

@@ -51,7 +51,7 @@ from uuid import UUID
 from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
 
-from ._callback_events import post
+from ._callback_events import event_kind, post
 from ._callback_runs import (
     CONFIDENCE_KEY,
     TYPE_KEY,
@@ -390,11 +390,11 @@ class _RunRecorder(HandlerBase):
 
 
 # What the hooks post: the apply functions, looked up once.
-_apply_start = _RunRecorder._start
-_apply_finish = _RunRecorder._finish
-_apply_llm_end = _RunRecorder._llm_end
-_apply_retriever_end = _RunRecorder._retriever_end
-_apply_agent_action = _RunRecorder._agent_action
+_apply_start = event_kind(_RunRecorder._start)
+_apply_finish = event_kind(_RunRecorder._finish)
+_apply_llm_end = event_kind(_RunRecorder._llm_end)
+_apply_retriever_end = event_kind(_RunRecorder._retriever_end)
+_apply_agent_action = event_kind(_RunRecorder._agent_action)
 
 
 class AgentMemoryCallbackHandler(_RunRecorder):

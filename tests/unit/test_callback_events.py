@@ -111,15 +111,36 @@ def test_a_forked_child_does_not_apply_its_parents_events(memory, no_capture_thr
 def test_a_raising_apply_is_reported_and_the_next_event_still_applied(memory, no_capture_thread):
     done: list[int] = []
 
+    @events.event_kind
     def broken(_: object) -> None:
         raise RuntimeError("bug")
 
+    add = events.event_kind(lambda value: done.append(value))
+    add_two = events.event_kind(lambda a, b: done.append(a + b))
     events.post((broken, None))
-    events.post((lambda value: done.append(value), 7))
-    events.post((len, [1]))  # no Python function: skipped, reported
-    events.post((lambda a, b: done.append(a + b), 1, 2))
+    events.post((add, 7))
+    events.post((add_two, 1, 2))
     events.drain()
     assert done == [7, 3] and events.pending() == 0
+
+
+def test_only_registered_event_kinds_are_called(memory, no_capture_thread):
+    called: list[str] = []
+    add = events.event_kind(lambda value: called.append(value))
+
+    def stray(*args: object) -> None:  # a function among an event's arguments
+        called.append("stray")
+
+    # A drain interrupted between an event's function and its arguments leaves them behind:
+    # they are skipped, a function among them not called, and the next event is applied.
+    events.post((add, stray))
+    events._pending.popleft()
+    events.post((len, [1]))  # never registered
+    events.post((add, "next"))
+    events.drain()
+    assert called == ["next"] and events.pending() == 0
+    with pytest.raises(TypeError):
+        events.event_kind(len)  # type: ignore[arg-type]
 
 
 def test_a_busy_caller_wakes_the_capture_thread_once(monkeypatch):
@@ -134,13 +155,14 @@ def test_a_busy_caller_wakes_the_capture_thread_once(monkeypatch):
 
     monkeypatch.setattr(events, "_wake_capture_thread", counted)
     applied: list[int] = []
+    add = events.event_kind(lambda value: applied.append(value))
     for n in range(20):  # an event every 20 ms: never 0.3 s of quiet
-        events.post((lambda value: applied.append(value), n))
+        events.post((add, n))
         time.sleep(0.02)
     assert wait_for(lambda: len(applied) == 20, timeout=5)
     assert applied == list(range(20)) and len(wakes) == 1
     # After 0.3 s without events it waits again, and the next event wakes it.
     assert wait_for(lambda: not events._woken, timeout=5)
-    events.post((lambda value: applied.append(value), 20))
+    events.post((add, 20))
     assert wait_for(lambda: len(applied) == 21, timeout=5)
     assert len(wakes) == 2
