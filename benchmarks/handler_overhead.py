@@ -226,9 +226,10 @@ def time_invocations(
             _timed(chain, {}, handler.reset, count, into)
             return into
     config: dict[str, Any] = {"callbacks": [handler]} if handler is not None else {}
-    capture_before = thread_cpu_seconds(_capture_thread[0])
+    ours = isinstance(handler, AgentMemoryCallbackHandler)
+    capture_before = thread_cpu_seconds(_capture_thread[0]) if ours else 0.0
     _timed(chain, config, getattr(handler, "reset", lambda: None), count, into)
-    if isinstance(handler, AgentMemoryCallbackHandler):
+    if ours:
         start = time.perf_counter()
         if not flush(timeout=60):  # its background work stays out of the next round
             raise RuntimeError("the agentmem recorder did not flush within 60 s")
