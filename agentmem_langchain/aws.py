@@ -5,7 +5,9 @@
 
 Every request asks for ``ReturnConsumedCapacity="INDEXES"`` and is counted in
 :attr:`DynamoDBClientManager.usage`; every botocore error is translated in one place,
-:func:`translated`. This module imports boto3, so import it only when DynamoDB is used
+:func:`translated`. A request the server did not answer is not retried, and marks the
+store down in :attr:`DynamoDBClientManager.health` (see :mod:`.stores.health`). This module
+imports boto3, so import it only when DynamoDB is used
 (``pip install 'agentmem-langchain[dynamodb]'``).
 """
 
@@ -30,11 +32,19 @@ from .stores.dynamodb_schema import (
     create_all_tables,
     delete_all_tables,
 )
+from .stores.health import StoreHealth
 
 try:
     import boto3
     from botocore.config import Config
-    from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        ConnectionClosedError,
+        NoRegionError,
+        ReadTimeoutError,
+    )
+    from botocore.exceptions import ConnectionError as BotoConnectionError
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "DynamoDB support needs boto3: pip install 'agentmem-langchain[dynamodb]'"
@@ -49,12 +59,20 @@ _READS = {"GetItem", "Query", "Scan", "BatchGetItem"}
 _METERED = _READS | {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 _BATCH_WRITE_MAX = 25
 _BATCH_GET_MAX = 100
+DEFAULT_TIMEOUT = 5.0
+# The server did not answer: connection refused, unreachable or timed out (ConnectionError
+# covers connect timeouts, DNS, proxy and TLS failures), a read timed out, or the connection
+# was dropped before a response.
+_NO_ANSWER = (BotoConnectionError, ReadTimeoutError, ConnectionClosedError)
 
 
 @contextmanager
-def translated(operation: str) -> Iterator[None]:
+def translated(
+    operation: str, on_no_answer: Callable[[BaseException], None] | None = None
+) -> Iterator[None]:
     """Map botocore errors to the library's: a failed condition is a ``StateConflictError``,
-    an over-large item a ``ValidationError``, anything else ``StoreUnavailableError``."""
+    an over-large item a ``ValidationError``, anything else ``StoreUnavailableError``.
+    ``on_no_answer`` is told of an error meaning the server did not answer at all."""
     try:
         yield
     except ClientError as exc:
@@ -72,7 +90,22 @@ def translated(operation: str) -> Iterator[None]:
             ) from exc
         raise StoreUnavailableError(f"{operation}: DynamoDB {code}: {message}") from exc
     except BotoCoreError as exc:  # connection refused, timeouts, missing credentials, ...
+        if on_no_answer is not None and isinstance(exc, _NO_ANSWER):
+            on_no_answer(exc)
         raise StoreUnavailableError(f"{operation}: {exc}") from exc
+
+
+def _no_retry_without_answer(caught_exception: Exception | None = None, **_: Any) -> None:
+    """A ``needs-retry`` handler, registered before botocore's own: re-raises an error that
+    means the server did not answer, so botocore neither retries it nor sleeps first.
+
+    Retrying a timeout makes the caller wait the whole timeout again, and a refused
+    connection is refused again; the store's health probe finds out when the server is back.
+    (Returning False would stop the retry too, but botocore's handler would still run and
+    take retry quota for a retry that never happens.)
+    """
+    if isinstance(caught_exception, _NO_ANSWER):
+        raise caught_exception
 
 
 # -- usage ------------------------------------------------------------------------------------
@@ -170,10 +203,16 @@ class UsageMeter:
 class DynamoDBClientManager:
     """One boto3 client with retries and timeouts configured, plus the table names.
 
-    ``retry_mode`` is botocore's ("standard" or "adaptive"): it retries throttling and
-    transient errors ``max_attempts`` times in total. ``BatchWriteItem``/``BatchGetItem``
-    leftovers (``UnprocessedItems``/``UnprocessedKeys``) are retried here, with exponential
-    backoff and jitter, ``batch_attempts`` times before ``StoreUnavailableError``.
+    ``timeout`` (seconds) bounds one call against a server that does not answer: it is the
+    connect and the read timeout (``connect_timeout``/``read_timeout`` override either), and
+    a call the server did not answer is not retried. Such a call marks the store down in
+    :attr:`health`: later calls raise ``StoreUnavailableError`` at once until a background
+    probe (``DescribeTable`` of the decisions table, timeout at most 1 s, backoff
+    ``probe_backoff``) gets an answer. ``retry_mode`` is botocore's ("standard" or
+    "adaptive"): it retries throttling and transient server errors ``max_attempts`` times in
+    total. ``BatchWriteItem``/``BatchGetItem`` leftovers (``UnprocessedItems``/
+    ``UnprocessedKeys``) are retried here, with exponential backoff and jitter,
+    ``batch_attempts`` times before ``StoreUnavailableError``.
     """
 
     def __init__(
@@ -185,8 +224,10 @@ class DynamoDBClientManager:
         boto3_session: Any = None,
         retry_mode: Literal["standard", "adaptive"] = "standard",
         max_attempts: int = 3,
-        connect_timeout: float = 2.0,
-        read_timeout: float = 10.0,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
+        probe_backoff: tuple[float, float] = (0.25, 5.0),
         batch_attempts: int = 8,
         backoff_base: float = 0.05,
         backoff_cap: float = 2.0,
@@ -204,19 +245,41 @@ class DynamoDBClientManager:
             # botocore's "max_attempts" counts retries only; "total_max_attempts" counts the
             # first request too, which is what ``max_attempts`` here promises.
             retries={"mode": retry_mode, "total_max_attempts": max_attempts},
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
+            connect_timeout=timeout if connect_timeout is None else connect_timeout,
+            read_timeout=timeout if read_timeout is None else read_timeout,
+        )
+        short = min(timeout, 1.0)
+        probe_config = Config(
+            retries={"mode": "standard", "total_max_attempts": 1},
+            connect_timeout=short,
+            read_timeout=short,
         )
         session = boto3_session or _default_session(region, endpoint_url)
         try:
             self.client: DynamoDBClient = session.client(
                 "dynamodb", region_name=region, endpoint_url=endpoint_url, config=config
             )
+            # Made now, not when the store goes down: a boto3 session is not thread-safe.
+            self._probe_client: DynamoDBClient = session.client(
+                "dynamodb", region_name=region, endpoint_url=endpoint_url, config=probe_config
+            )
         except NoRegionError as exc:
             raise ConfigurationError(
                 "DynamoDB needs a region: pass region=... or set AWS_REGION"
             ) from exc
+        self.client.meta.events.register_first(
+            "needs-retry.dynamodb",
+            _no_retry_without_answer,
+            unique_id="agentmem-no-retry-without-answer",
+        )
         self.region: str = self.client.meta.region_name
+        self.identity = _identity(endpoint_url, self.region, table_prefix)
+        self.health = StoreHealth(
+            self.identity,
+            self._probe,
+            backoff_initial=probe_backoff[0],
+            backoff_max=probe_backoff[1],
+        )
 
     # -- calls --------------------------------------------------------------------------------
 
@@ -235,7 +298,7 @@ class DynamoDBClientManager:
         if api in _METERED:
             params.setdefault("ReturnConsumedCapacity", "INDEXES")
         method = getattr(self.client, _snake(api))
-        with translated(operation):
+        with self._guarded(operation):
             response: dict[str, Any] = method(**params)
         units = estimate(response) if callable(estimate) else estimate
         self.usage.record(operation, api, response, units)
@@ -303,6 +366,24 @@ class DynamoDBClientManager:
                 )
         return found
 
+    @contextmanager
+    def _guarded(self, operation: str) -> Iterator[None]:
+        """Refuse at once while the store is known to be down; translate errors, and mark
+        the store down when the server did not answer."""
+        self.health.check(operation)
+        with translated(operation, self.health.mark_down):
+            yield
+
+    def _probe(self) -> bool:
+        """True once DynamoDB answers a DescribeTable (a missing table is an answer too)."""
+        try:
+            self._probe_client.describe_table(TableName=self.names.decisions)
+        except ClientError:
+            return True
+        except BotoCoreError:
+            return False
+        return True
+
     def _pause(self, attempt: int) -> None:
         # Exponential backoff with "equal jitter": between half and all of base * 2^attempt.
         base, cap = self._backoff
@@ -313,21 +394,31 @@ class DynamoDBClientManager:
 
     def create_all_tables(self, *, wait: bool = True, timeout: float = 300.0) -> TableSetupReport:
         """Create the four tables (idempotent), wait until ACTIVE, enable TTL where supported."""
-        with translated("create_all_tables"):
+        with self._guarded("create_all_tables"):
             return create_all_tables(
                 self.client, self.names, wait=wait, timeout=timeout, sleep=self._sleep
             )
 
     def delete_all_tables(self) -> list[str]:
         """Delete the four tables of this prefix (for tests and teardown); returns the names."""
-        with translated("delete_all_tables"):
+        with self._guarded("delete_all_tables"):
             return delete_all_tables(self.client, self.names)
 
     def spec_table(self, spec: TableSpec) -> str:
         return self.names.physical(spec)
 
     def close(self) -> None:
+        """Stop the health probe and close both clients' connections."""
+        self.health.close()
         self.client.close()
+        self._probe_client.close()
+
+
+def _identity(endpoint_url: str | None, region: str, table_prefix: str) -> str:
+    """``dynamodb://REGION/PREFIX``, or ``dynamodb+ENDPOINT/PREFIX`` for an endpoint URL."""
+    if endpoint_url:
+        return f"dynamodb+{endpoint_url.rstrip('/')}/{table_prefix}"
+    return f"dynamodb://{region}/{table_prefix}"
 
 
 def _snake(api: str) -> str:
@@ -373,6 +464,7 @@ def get_client_manager(
 
 __all__ = [
     "DEFAULT_TABLE_PREFIX",
+    "DEFAULT_TIMEOUT",
     "DynamoDBClientManager",
     "TableSetupReport",
     "Usage",

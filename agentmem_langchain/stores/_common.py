@@ -4,6 +4,7 @@ what a transfer reads and writes (signal statuses, state snapshots)."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 from collections import Counter
@@ -100,6 +101,12 @@ def stats_from_rows(
     )
 
 
+def store_key(kind: str, identity: str) -> str:
+    """A store's ``journal_key``: ``kind``, a dash and 12 hex digits of its ``identity``,
+    the same in every process (``hash()`` is salted per process; SHA-256 is not)."""
+    return f"{kind}-{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
+
+
 def check_snapshot(state: AgentState) -> None:
     """A state snapshot is one that was saved: version 0 is refused (``put_state_snapshot``)."""
     if state.version < 1:
@@ -145,5 +152,6 @@ __all__ = [
     "processing_view",
     "stats_from_rows",
     "status_holders",
+    "store_key",
     "to_micros",
 ]

@@ -46,6 +46,7 @@ from ._common import (
     processing_view,
     stats_from_rows,
     status_holders,
+    store_key,
     to_micros,
 )
 from .dynamodb_schema import DECISIONS, PATTERNS, SIGNALS, STATE, Item, n, s
@@ -60,7 +61,9 @@ class DynamoDBStore:
     resolution when None; a loopback ``endpoint_url`` such as dynalite's works without
     credentials). Tables are ``table_prefix`` + the seed's names. ``clock`` is "now" for
     TTL, leases and saves; ``client_options`` go to :class:`DynamoDBClientManager`
-    (``retry_mode``, ``max_attempts``, ``connect_timeout``, ``read_timeout``, ``sleep``...).
+    (``timeout``, ``retry_mode``, ``max_attempts``, ``sleep``...). A call the server does
+    not answer within ``timeout`` (default 5 s) is not retried; it marks the store down, and
+    until a background probe gets an answer calls raise ``StoreUnavailableError`` at once.
     """
 
     def __init__(
@@ -91,6 +94,22 @@ class DynamoDBStore:
     @property
     def client_manager(self) -> DynamoDBClientManager:
         return self._io
+
+    @property
+    def identity(self) -> str:
+        """Where the tables are, for messages: ``dynamodb://us-east-1/agentmem_``."""
+        return self._io.identity
+
+    @property
+    def journal_key(self) -> str:
+        """``dynamodb-`` and 12 hex digits of the endpoint (or region) and table prefix:
+        the same for these tables in every process, so a recorder's journal is replayed."""
+        return store_key("dynamodb", self.identity)
+
+    @property
+    def available(self) -> bool:
+        """False while the store is closed, or known to be down and being probed."""
+        return not self._closed and self._io.health.available
 
     def create_all_tables(self, *, wait: bool = True) -> TableSetupReport:
         """Create the tables if missing (see :meth:`DynamoDBClientManager.create_all_tables`)."""

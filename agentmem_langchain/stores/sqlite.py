@@ -65,6 +65,7 @@ from ._common import (
     epoch_seconds,
     nearest_rank_index,
     processing_view,
+    store_key,
     to_micros,
 )
 
@@ -334,6 +335,10 @@ class _ThreadConnections:
         self._closed = False
         self._reset()
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._local = threading.local()
@@ -490,8 +495,9 @@ class SQLiteStore:
 
     ``path`` defaults to ``$AGENTMEM_SQLITE_PATH``, else ``.agentmem/memory.db``; missing parent
     directories are created. ``clock`` is the store's "now" (TTL, leases, ``updated_at``);
-    ``timeout`` is how many seconds a write waits for another writer before it fails.
-    The schema is created or migrated on construction.
+    ``timeout`` (default 5) is how many seconds a write waits for another writer before it
+    fails. The schema is created or migrated on construction. A file or directory that
+    cannot be opened or written raises ``StoreUnavailableError``.
 
     ::
 
@@ -504,7 +510,7 @@ class SQLiteStore:
         path: str | os.PathLike[str] | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
-        timeout: float = 30.0,
+        timeout: float = 5.0,
     ) -> None:
         self._clock = clock
         with _translated("open"):
@@ -518,6 +524,22 @@ class SQLiteStore:
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
+
+    @property
+    def identity(self) -> str:
+        """The file, for messages: ``sqlite:///abs/path/memory.db`` (symlinks resolved)."""
+        return f"sqlite://{os.path.realpath(self.path)}"
+
+    @property
+    def journal_key(self) -> str:
+        """``sqlite-`` and 12 hex digits of the resolved path: the same for this file in
+        every process, however the path was spelt."""
+        return store_key("sqlite", os.path.realpath(self.path))
+
+    @property
+    def available(self) -> bool:
+        """False once closed. A locked file is contention, not an outage: still True."""
+        return not self._connections.closed
 
     def __enter__(self) -> SQLiteStore:
         return self
