@@ -114,12 +114,8 @@ def _memory(ctx: typer.Context, agent_id: str | None) -> Iterator[MemoryManager]
     agent_id = agent_id or os.environ.get("AGENTMEM_AGENT_ID")
     if not agent_id:
         _fail("pass --agent-id (or set AGENTMEM_AGENT_ID)")
-    with _cli_errors():
-        store = ctx.obj.open()
-        try:
-            yield MemoryManager(agent_id, store=store)
-        finally:
-            store.close()
+    with _cli_errors(), _opened(ctx) as store:
+        yield MemoryManager(agent_id, store=store)
 
 
 @app.command()
@@ -671,11 +667,67 @@ def import_command(
 
 @contextmanager
 def _opened(ctx: typer.Context) -> Iterator[MemoryStore]:
+    from .recorder import replay_pending
+
     store = ctx.obj.open()
+    replay_pending(store)  # what earlier processes journaled for this store
     try:
         yield store
     finally:
         store.close()
+
+
+@app.command()
+def replay(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Write into the store what earlier processes journaled for it (while it was down).
+
+    Any process that opens a store replays its journal in the background; this command does
+    it now, with a progress bar. Exit code 1 if entries remain (the store is still down).
+
+    Example: ``agentmem --store dynamodb replay``
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from .recorder import recorder_for
+
+    with _cli_errors(), _opened(ctx) as store:
+        recorder = recorder_for(store)
+        total = recorder.pending_replay()
+        with Progress(
+            TextColumn("replaying"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err_console,
+            transient=True,
+            disable=total == 0,
+        ) as bar:
+            task = bar.add_task("replay", total=total)
+            applied = recorder.replay_now(lambda done: bar.update(task, completed=done))
+        left = recorder.pending_replay()
+        stats = recorder.stats()
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "replayed": applied,
+                    "remaining": left,
+                    "dead_lettered": stats.dead_lettered,
+                    "journal": str(recorder.journal_path),
+                }
+            )
+        )
+    else:
+        console.print(
+            f"replayed {applied} journal entries into the store; {left} remaining"
+            + (
+                f"; {stats.dead_lettered} refused, see {recorder.dead_letter_path}"
+                if stats.dead_lettered
+                else ""
+            ),
+            highlight=False,
+        )
+    if left:
+        raise typer.Exit(code=1)
 
 
 @contextmanager

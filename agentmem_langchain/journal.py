@@ -23,6 +23,7 @@ import contextlib
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -58,16 +59,51 @@ class Journal:
         self._lock = threading.Lock()
         self._replay_lock = threading.Lock()
 
-    def append(self, entries: list[Entry]) -> None:
-        """Write ``entries`` durably (fsync) at the end of the journal."""
-        if not entries:
-            return
-        data = "".join(
-            json.dumps(e, separators=(",", ":"), ensure_ascii=False) + "\n" for e in entries
-        ).encode("utf-8")
+    def append(self, entries: list[Entry], *, sync: bool = True) -> list[tuple[Entry, str]]:
+        """Write ``entries`` at the end of the journal, durably (fsync) unless ``sync=False``.
+
+        Returns the entries that cannot be written as JSON text, each with the reason; the
+        others are written all or nothing (an ``OSError`` means none of them was).
+        """
+        lines, rejected = encode_lines(entries)
+        if lines:
+            self._append_bytes(b"".join(lines), sync=sync)
+        return rejected
+
+    def append_raw(self, data: bytes) -> None:
+        """Append whole JSON lines as they are (fsynced): another journal's lines."""
+        if data:
+            self._append_bytes(data, sync=True)
+
+    def count(self) -> int:
+        """How many lines wait to be replayed (a line count; cheap, no parsing)."""
+        with self._locked():
+            start = self._committed()
+            try:
+                with open(self.path, "rb") as handle:
+                    handle.seek(start)
+                    lines = 0
+                    tail = b""
+                    while chunk := handle.read(1 << 20):
+                        lines += chunk.count(b"\n")
+                        tail = chunk[-1:]
+                    return lines + (1 if tail and tail != b"\n" else 0)
+            except FileNotFoundError:
+                return 0
+
+    def sync(self) -> None:
+        """Make what was appended with ``sync=False`` durable."""
+        with self._locked(), contextlib.suppress(FileNotFoundError):
+            fd = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _append_bytes(self, data: bytes, *, sync: bool) -> None:
         with self._locked():
             # Unbuffered, so a failed write leaves nothing behind to be flushed at close.
-            with open(self.path, "ab+", buffering=0) as handle:
+            with _private_open(self.path) as handle:
                 start = handle.seek(0, os.SEEK_END)
                 if start and os.pread(handle.fileno(), 1, start - 1) != b"\n":
                     data = b"\n" + data  # a line torn by a crash stays a line of its own
@@ -75,7 +111,8 @@ class Journal:
                     written = 0
                     while written < len(data):
                         written += handle.write(data[written:]) or 0
-                    os.fsync(handle.fileno())
+                    if sync:
+                        os.fsync(handle.fileno())
                 except BaseException:
                     # Disk full or failing: take back the part that was written, so entries
                     # the caller counts as lost are not replayed and no line is left torn.
@@ -83,6 +120,12 @@ class Journal:
                         os.ftruncate(handle.fileno(), start)
                     raise
             self.has_data = True
+
+    def refresh(self) -> bool:
+        """Re-read whether the journal holds data (another process may have replayed it)."""
+        with self._lock:
+            self.has_data = _non_empty(self.path)
+        return self.has_data
 
     def replay(self, apply: Callable[[list[Entry]], int]) -> int:
         """Give every entry, in order, to ``apply``, which returns how many it applied.
@@ -100,8 +143,12 @@ class Journal:
                 entries, ends = self._parse(raw, start)
                 applied = apply(entries) if entries else 0
                 total += applied
-                # Past the last applied entry; a head of blank or unreadable lines is skipped.
-                done = ends[applied - 1] if applied else start if entries else start + len(raw)
+                # Past the last applied entry; blank or unreadable lines after it are skipped
+                # (reported once, by _parse), so they never hold up the journal.
+                if applied == len(entries):
+                    done = start + len(raw)
+                else:
+                    done = ends[applied - 1] if applied else start
                 with self._locked():
                     self._commit(done)
                 if applied < len(entries) or not raw:
@@ -114,16 +161,22 @@ class Journal:
             return 0
 
     def _read_head(self, start: int) -> bytes:
-        """Up to ``HEAD_ENTRIES`` whole lines from byte ``start``."""
+        """Up to ``HEAD_ENTRIES`` lines from byte ``start``; caller holds the append lock.
+
+        Appends hold that lock until their last byte is written, so a last line without its
+        newline was torn by a crash: it is returned too, and ``_parse`` reports it once.
+        """
         try:
             with open(self.path, "rb") as handle:
                 handle.seek(start)
                 lines = []
                 for _ in range(self.HEAD_ENTRIES):
                     line = handle.readline()
-                    if not line.endswith(b"\n"):
-                        break  # end of file, or a line still being written
+                    if not line:
+                        break
                     lines.append(line)
+                    if not line.endswith(b"\n"):
+                        break  # torn by a crash: _parse skips (and reports) it
                 return b"".join(lines)
         except FileNotFoundError:
             return b""
@@ -161,7 +214,8 @@ class Journal:
             self.has_data = False
             return
         temp = self._offset_path.with_suffix(".tmp")
-        with open(temp, "w", encoding="utf-8") as handle:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(str(offset))
             handle.flush()
             os.fsync(handle.fileno())
@@ -171,9 +225,9 @@ class Journal:
     @contextmanager
     def _replaying(self) -> Iterator[None]:
         with self._replay_lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             lock_path = self.path.with_suffix(self.path.suffix + ".replay.lock")
-            with open(lock_path, "a") as lock_file:
+            with _private_open(lock_path) as lock_file:
                 _flock(lock_file, exclusive=True)
                 try:
                     yield
@@ -183,9 +237,9 @@ class Journal:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
             lock_path = self.path.with_suffix(self.path.suffix + ".lock")
-            with open(lock_path, "a") as lock_file:
+            with _private_open(lock_path) as lock_file:
                 _flock(lock_file, exclusive=True)
                 try:
                     yield
@@ -193,9 +247,63 @@ class Journal:
                     _flock(lock_file, exclusive=False)
 
 
-def _flock(handle: IO[str], *, exclusive: bool) -> None:
+def _flock(handle: IO[bytes], *, exclusive: bool) -> None:
     if fcntl is not None:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_UN)
+
+
+def encode_lines(entries: list[Entry]) -> tuple[list[bytes], list[tuple[Entry, str]]]:
+    """Each entry as one UTF-8 JSON line, and the entries that cannot be, with the reason."""
+    lines: list[bytes] = []
+    rejected: list[tuple[Entry, str]] = []
+    for entry in entries:
+        try:
+            lines.append((_dumps(entry) + "\n").encode("utf-8"))
+        except (TypeError, ValueError, RecursionError) as exc:  # UnicodeError is a ValueError
+            rejected.append((entry, f"not JSON-encodable: {type(exc).__name__}: {exc}"))
+    return lines, rejected
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) readable by its owner only, if missing."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _private_open(path: Path) -> IO[bytes]:
+    """``path`` opened for appending, unbuffered, created readable by its owner only."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+    return os.fdopen(fd, "ab+", buffering=0)
+
+
+class DeadLetters:
+    """Where records that the store and the journal both refuse are set aside, one per line.
+
+    Each line is ``{"at", "reason", "entry"}`` written with ASCII escapes, so any text goes
+    in. Nothing here ever raises; a dead letter that cannot be written is only counted.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def add(self, entry: Any, reason: str) -> bool:
+        """Append one dead letter; False if even that failed."""
+        line = {"at": time.time(), "reason": reason[:500], "entry": entry}
+        try:
+            text = json.dumps(line, ensure_ascii=True, default=repr)
+        except (TypeError, ValueError, RecursionError):
+            text = json.dumps({**line, "entry": repr(entry)[:100_000]}, ensure_ascii=True)
+        try:
+            with self._lock:
+                private_dir(self.path.parent)
+                with _private_open(self.path) as handle:
+                    handle.write(text.encode("ascii") + b"\n")
+            return True
+        except Exception:
+            return False
 
 
 def _non_empty(path: Path) -> bool:
@@ -254,4 +362,13 @@ def chunks(entries: list[Entry], size: int) -> Iterator[list[Entry]]:
         yield run
 
 
-__all__ = ["Entry", "Journal", "Op", "chunks", "op_entry"]
+__all__ = [
+    "DeadLetters",
+    "Entry",
+    "Journal",
+    "Op",
+    "chunks",
+    "encode_lines",
+    "op_entry",
+    "private_dir",
+]

@@ -79,6 +79,9 @@ class MemoryManager:
         #: What :meth:`now` calls (the capture hot paths call it directly).
         self.clock = clock
         self._coordinator: MultiAgentCoordinator | None = None
+        from .recorder import replay_pending
+
+        replay_pending(self.store)  # what earlier processes journaled for this store
 
     def now(self) -> datetime:
         """The manager's clock (injectable for tests)."""

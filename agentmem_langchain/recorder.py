@@ -38,8 +38,10 @@ from typing import Any
 
 from ._callback_events import drain
 from .capture import CapturedDecision, fast_id, report_problem, suppress_capture
-from .errors import NotFoundError
-from .journal import Entry, Journal, Op, chunks, op_entry
+from .errors import NotFoundError, StoreUnavailableError, ValidationError
+from .journal import DeadLetters, Entry, Journal, Op, chunks, op_entry
+from .journal_ahead import WriteAhead, adopt_segments, orphan_segments
+from .journal_entries import captured_entry, captured_from_entry, journal_ready
 from .models import DecisionOutcome, DecisionRecord
 from .recorder_settings import (
     DEFAULT_JOURNAL_DIR,
@@ -82,9 +84,22 @@ class Recorder:
         self._overflow: deque[Item] = deque()  # waiting for the spill thread, after _items
         self._fresh_process_state()
         self._journal = Journal(self._journal_path(), on_bad_line=self._bad_journal_line)
+        self._dead = DeadLetters(self._journal.path.with_suffix(".dead.jsonl"))
         self._counts = dict.fromkeys(
-            ("accepted", "written", "retried", "spilled", "replayed", "dropped", "errors"), 0
+            (
+                "accepted",
+                "written",
+                "retried",
+                "spilled",
+                "replayed",
+                "dropped",
+                "errors",
+                "dead_lettered",
+            ),
+            0,
         )
+        self._dead_reasons: dict[str, int] = {}
+        self._dead_seen = 0  # dead letters already reported by a flush
         _install_process_hooks()
         _all.add(self)
 
@@ -100,7 +115,13 @@ class Recorder:
         self._spiller: threading.Thread | None = None
         self._inflight: list[Item] = []
         self._pending: dict[str, int] = {}
+        self._journaled: dict[str, int] = {}  # units this process journaled, not yet replayed
         self._outstanding = 0
+        self._bytes = 0  # size of the queue's items
+        self._overflow_bytes = 0  # size of the spill buffer's items
+        self._failing = False  # the last store call failed or hung
+        self._on_replayed: Callable[[int], None] | None = None
+        self._ahead: WriteAhead | None = None
         self._waiters = 0
         self._thread: threading.Thread | None = None
         self._stopping = False
@@ -110,12 +131,7 @@ class Recorder:
         self._next_replay_at = _UNSCHEDULED  # due at once: a journal left by a past run
 
     def _journal_path(self) -> Path:
-        if self.settings.journal_path is not None:
-            return Path(self.settings.journal_path).absolute()
-        folder = self.settings.journal_dir or Path(
-            os.environ.get("AGENTMEM_JOURNAL_DIR") or DEFAULT_JOURNAL_DIR
-        )
-        return (Path(folder) / f"{self.key}.jsonl").absolute()
+        return _journal_path(self.settings, self.key)
 
     @property
     def journal_path(self) -> Path:
@@ -131,14 +147,23 @@ class Recorder:
         """
         try:
             agent = item.agent_id
+            size = _item_bytes(item)
+            settings = self.settings
             with self._lock:
                 # Once items wait for the spill thread, newer ones queue behind them.
-                queued = len(self._items) < self.settings.max_queue and not self._overflow
+                queued = (
+                    len(self._items) < settings.max_queue
+                    and self._bytes + size <= settings.max_queue_bytes
+                    and not self._overflow
+                )
                 if queued:
                     self._items.append(item)
+                    self._bytes += size
                     self._accept(agent)
             if not queued:
-                return self._when_full(item)
+                return self._when_full(item, size)
+            if settings.journal_first:
+                self._write_ahead(item)
             if self._thread is None:
                 self._ensure_thread()
             if not self._wake.is_set():
@@ -157,36 +182,55 @@ class Recorder:
         self._outstanding += 1
         self._pending[agent] = self._pending.get(agent, 0) + 1
 
-    def _when_full(self, item: Item) -> bool:
+    def _when_full(self, item: Item, size: int) -> bool:
         policy = self.settings.on_full
-        if policy == "block" and self._wait_for_space(item):
+        if policy == "block" and self._wait_for_space(item, size):
             return True
-        if policy != "drop" and self._buffer_for_spill(item):
+        if policy != "drop" and self._buffer_for_spill(item, size):
             return True
         self._count("dropped")
         where = "queue is" if policy == "drop" else "queue and its spill buffer are"
         self._problem("full", f"the recorder {where} full; a decision was dropped")
         return False
 
-    def _buffer_for_spill(self, item: Item) -> bool:
+    def _buffer_for_spill(self, item: Item, size: int) -> bool:
         # The queue is full because the store is slow or down: the spill thread journals it.
         limit = self.settings.max_queue + self.settings.spill_buffer
+        room = self.settings.max_queue_bytes // 4
+
+        def full() -> bool:
+            over = bool(self._overflow) and self._overflow_bytes + size > room
+            return len(self._items) + len(self._overflow) >= limit or over
+
         with self._cond:
-            if not self._room(lambda: len(self._items) + len(self._overflow) >= limit):
+            if not self._room(full):
                 return False
             self._overflow.append(item)
+            self._overflow_bytes += size
             self._accept(item.agent_id)
+        if self.settings.journal_first:
+            self._write_ahead(item)
         if self._spiller is None:
             self._ensure_spiller()
         self._spill_wake.set()
         return True
 
-    def _wait_for_space(self, item: Item) -> bool:
+    def _wait_for_space(self, item: Item, size: int) -> bool:
+        settings = self.settings
+
+        def full() -> bool:
+            return len(self._items) >= settings.max_queue or bool(
+                self._items and self._bytes + size > settings.max_queue_bytes
+            )
+
         with self._cond:
-            if not self._room(lambda: len(self._items) >= self.settings.max_queue):
+            if not self._room(full):
                 return False
             self._items.append(item)
+            self._bytes += size
             self._accept(item.agent_id)
+        if settings.journal_first:
+            self._write_ahead(item)
         self._wake.set()
         return True
 
@@ -201,21 +245,40 @@ class Recorder:
             self._cond.wait(deadline - now)
         return True
 
+    def _take(self, limit: int, *, overflow: bool = False) -> list[Item]:  # caller holds lock
+        """Up to ``limit`` items from the head of the queue (or of the spill buffer)."""
+        source = self._overflow if overflow else self._items
+        taken = [source.popleft() for _ in range(min(len(source), limit))]
+        size = sum(map(_item_bytes, taken))
+        if overflow:
+            self._overflow_bytes = max(0, self._overflow_bytes - size)
+        else:
+            self._bytes = max(0, self._bytes - size)
+        return taken
+
     # -- waiting ------------------------------------------------------------------------
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until everything accepted (and any journal) is in the store.
 
         ``timeout=None`` waits up to ``settings.flush_timeout``. Returns False on timeout
-        (the store is down or hanging); never raises.
+        (the store is down or hanging), and when records were set aside as dead letters
+        since the previous flush (``stats()`` says how many and why); never raises.
         """
-        return self._wait_until(
+        done = self._wait_until(
             lambda: self._outstanding == 0 and not self._journal.has_data, timeout
         )
+        with self._lock:
+            dead = self._counts["dead_lettered"]
+            fresh, self._dead_seen = dead > self._dead_seen, dead
+        return done and not fresh
 
     def flush_agent(self, agent_id: str, timeout: float | None = None) -> bool:
-        """Wait until every item accepted for ``agent_id`` is in the store."""
-        return self._wait_until(lambda: self._pending.get(agent_id, 0) == 0, timeout)
+        """Wait until every item accepted for ``agent_id`` is in the store, and the journal
+        (which may hold the agent's records from earlier processes) is replayed."""
+        return self._wait_until(
+            lambda: self._pending.get(agent_id, 0) == 0 and not self._journal.has_data, timeout
+        )
 
     def has_pending(self, agent_id: str | None = None) -> bool:
         """True while items (for ``agent_id``, or any) are not yet in the store."""
@@ -268,7 +331,17 @@ class Recorder:
                 capture_errors=c["errors"],
                 queued=len(self._items) + len(self._overflow),
                 outstanding=self._outstanding,
+                queued_bytes=self._bytes + self._overflow_bytes,
+                dead_lettered=c["dead_lettered"],
+                dead_letter_reasons=tuple(
+                    sorted(self._dead_reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+                ),
             )
+
+    @property
+    def dead_letter_path(self) -> Path:
+        """Where records refused by the store and the journal alike are set aside."""
+        return self._dead.path
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -290,21 +363,37 @@ class Recorder:
         return done
 
     def shutdown(self, timeout: float | None = None) -> bool:
-        """Flush for up to ``timeout`` (``exit_timeout`` if None); spill what is left."""
-        if self.flush(self.settings.exit_timeout if timeout is None else timeout):
+        """Write for up to ``timeout`` (``exit_timeout`` if None), then journal what is left.
+
+        When the store is known to be down or hung, nothing is waited for: everything not
+        yet written goes to the journal at once. True if everything reached the store.
+        """
+        limit = self.settings.exit_timeout if timeout is None else timeout
+        if self._store_answering() and self.flush(limit):
             return True
         # The spill thread finishes what it holds (a local append) before the rest is taken.
-        busy = self._spill_busy.acquire(timeout=max(1.0, self.settings.exit_timeout))
+        busy = self._spill_busy.acquire(timeout=0.5)
         try:
             with self._lock:
                 left = [*self._inflight, *self._items, *self._overflow]
                 self._items.clear()
                 self._overflow.clear()
-            self._spill(self._build_ops(left))
+                self._bytes = self._overflow_bytes = 0
+            self._spill_items(left)
         finally:
             if busy:
                 self._spill_busy.release()
         return False
+
+    def _store_says_up(self) -> bool:
+        try:
+            return bool(getattr(self.store, "available", True))
+        except Exception:
+            return False
+
+    def _store_answering(self) -> bool:
+        """False when the last store call failed or hung, or the store says it is down."""
+        return not self._failing and self._store_says_up()
 
     def _after_fork_in_child(self) -> None:
         # The parent's queue and thread belong to the parent; the child starts empty.
@@ -348,10 +437,10 @@ class Recorder:
                     return False
                 # Queued items are older: taking them first keeps the journal in order.
                 size = self.settings.batch_size
-                items = _take(self._items, size)
-                items += _take(self._overflow, size - len(items))
+                items = self._take(size)
+                items += self._take(size - len(items), overflow=True)
                 self._cond.notify_all()  # room for submitters waiting on either buffer
-            self._spill(self._build_ops(items))
+            self._spill_items(items)
         return True
 
     # -- the recorder thread ------------------------------------------------------------
@@ -372,20 +461,23 @@ class Recorder:
         if self._journal.has_data and self._replay_due():
             self._replay()
         with self._cond:
-            batch = _take(self._items, self.settings.batch_size)
+            batch = self._take(self.settings.batch_size)
             self._inflight = batch
             self._cond.notify_all()  # room in the queue for blocked submitters
         if batch:
-            ops = self._build_ops(batch)
             if self._journal.has_data:
-                self._spill(ops)  # keep order behind what is already waiting in the journal
+                self._spill_items(batch)  # keep order behind what waits in the journal
             else:
-                self._write(ops)
+                self._write(self._build_ops(batch))
         with self._cond:
             self._inflight = []
             self._cond.notify_all()
+        if self.settings.journal_first:
+            self._write_ahead_done()
 
     def _idle_timeout(self) -> float | None:
+        if self._ahead is not None and self._ahead.dirty:
+            return self.settings.journal_sync_interval
         if not self._journal.has_data:
             return None
         if self._waiters:
@@ -446,11 +538,37 @@ class Recorder:
                     self._apply_outcome(ops[index])
                     index += 1
             except Exception as exc:
-                self._problem(
-                    "store", f"store unavailable ({exc!r}); spilling to {self.journal_path}"
-                )
+                if run and _refused(exc):  # one record may be at fault: each on its own
+                    left = self._write_singly(run)
+                    index += len(run) - len(left)
+                    if not left:
+                        continue
+                elif not run and _refused(exc):
+                    self._set_aside(op_entry(ops[index], self._token), exc)
+                    index += 1
+                    continue
+                self._problem("store", f"store unavailable ({exc!r}); spilling to the journal")
                 self._spill(ops[index:])
                 return
+
+    def _write_singly(self, run: list[Op]) -> list[Op]:
+        """Write each record alone (twice at most); set aside those the store refuses.
+
+        Returns the ops left when the store stops answering (to be journaled)."""
+        for position, op in enumerate(run):
+            assert op.record is not None
+            for attempt in (1, 2):
+                try:
+                    self._caller.call(self._put, ([op.record],), self.settings.write_timeout)
+                except Exception as exc:
+                    if not _refused(exc):
+                        return run[position:]
+                    if attempt == 2:
+                        self._set_aside(op_entry(op, self._token), exc)
+                    continue
+                self._settle(op.agent, op.units, "written")
+                break
+        return []
 
     def _apply_outcome(self, op: Op, own: bool = True) -> bool:
         """Attach a queued (``own``) or replayed outcome; False if its decision is unknown."""
@@ -483,31 +601,120 @@ class Recorder:
         attempt = 0
         while True:
             try:
-                return self._caller.call(fn, args, self.settings.write_timeout)
+                result = self._caller.call(fn, args, self.settings.write_timeout)
+                self._failing = False
+                return result
             except StoreHungError:
+                self._failing = True
                 raise
-            except Exception:
-                if attempt >= self.settings.max_retries:
+            except Exception as exc:
+                if _refused(exc) or isinstance(exc, NotFoundError):
+                    raise  # the store answered: retrying the same request changes nothing
+                if attempt >= self.settings.max_retries or not self._store_says_up():
+                    self._failing = True
                     raise
             attempt += 1
             self._count("retried")
             self.settings.sleep(delay)
             delay = min(delay * 2, self.settings.backoff_max)
 
+    # -- the write-ahead segment (journal_first) ------------------------------------------
+
+    def _write_ahead(self, item: Item) -> None:
+        """Append ``item`` to this process's segment before ``submit`` returns (no fsync)."""
+        try:
+            if self._ahead is None:
+                with self._start_lock:
+                    if self._ahead is None:
+                        self._ahead = WriteAhead(self._journal.path, self._token)
+            if journal_ready(item, self.settings.redact):
+                entry = captured_entry(item, self._token)  # type: ignore[arg-type]
+            else:
+                ops = self._build_ops([item], settle_failures=False)
+                if not ops:
+                    return
+                entry = op_entry(ops[0], self._token)
+            self._ahead.append(entry)
+        except Exception as exc:
+            self._problem("journal", f"could not write ahead to the journal: {exc!r}")
+
+    def _write_ahead_done(self) -> None:
+        """Group fsync of the segment; empty it once nothing it holds is only in memory."""
+        ahead = self._ahead
+        if ahead is None:
+            return
+        try:
+            with self._lock:
+                drained = not (self._items or self._overflow or self._inflight)
+            if drained:
+                ahead.clear()
+            elif ahead.dirty and ahead.since_sync() >= self.settings.journal_sync_interval:
+                ahead.sync()
+        except Exception as exc:
+            self._problem("journal", f"write-ahead segment: {exc!r}")
+
+    # -- replay on demand -------------------------------------------------------------------
+
+    def pending_replay(self) -> int:
+        """How many entries earlier processes (or this one) left in this store's journal."""
+        adopt_segments(self._journal)
+        return self._journal.count()
+
+    def replay_now(self, progress: Callable[[int], None] | None = None) -> int:
+        """Replay the journal into the store on this thread; returns how many entries were
+        applied. ``progress(done)`` is called as entries are applied."""
+        adopt_segments(self._journal)
+        self._on_replayed = progress
+        try:
+            with suppress_capture():
+                return self._journal.replay(self._apply_entries)
+        finally:
+            self._on_replayed = None
+            self._journal.refresh()
+
     # -- the journal --------------------------------------------------------------------
 
     def _spill(self, ops: list[Op]) -> None:
-        if not ops:
+        self._journal_entries([op_entry(op, self._token) for op in ops])
+
+    def _spill_items(self, items: Sequence[Item]) -> None:
+        """Journal queued items; frozen captured decisions without building their records."""
+        entries: list[Entry] = []
+        others: list[Item] = []
+        redact = self.settings.redact
+        for item in items:
+            if journal_ready(item, redact):
+                if others:
+                    entries += [op_entry(op, self._token) for op in self._build_ops(others)]
+                    others = []
+                try:
+                    entries.append(captured_entry(item, self._token))  # type: ignore[arg-type]
+                except Exception as exc:
+                    self._problem("record", f"decision {item.agent_id} dropped: {exc!r}")
+                    self._settle(item.agent_id, 1, "dropped")
+            else:
+                others.append(item)
+        entries += [op_entry(op, self._token) for op in self._build_ops(others)]
+        self._journal_entries(entries)
+
+    def _journal_entries(self, entries: list[Entry]) -> None:
+        if not entries:
             return
         try:
-            self._journal.append([op_entry(op, self._token) for op in ops])
+            refused = self._journal.append(entries)
         except Exception as exc:  # disk full or unwritable: nothing else can keep them
             self._problem("journal", f"could not write the journal {self.journal_path}: {exc!r}")
-            for op in ops:
-                self._settle(op.agent, op.units, "dropped")
+            for entry in entries:
+                self._settle(str(entry.get("agent", "")), _units(entry), "dropped")
             return
+        for entry, reason in refused:
+            self._set_aside(entry, reason)
+        kept = [e for e in entries if not any(e is r for r, _ in refused)] if refused else entries
         with self._cond:
-            self._counts["spilled"] += sum(op.units for op in ops)
+            for entry in kept:
+                units, agent = _units(entry), str(entry.get("agent", ""))
+                self._counts["spilled"] += units
+                self._journaled[agent] = self._journaled.get(agent, 0) + units
             # Schedule a replay only if none is: pushing back one that is due would let a
             # producer that keeps spilling starve the replay for as long as it spills.
             if self._next_replay_at == _UNSCHEDULED:
@@ -515,12 +722,39 @@ class Recorder:
         if threading.current_thread() is not self._thread:
             self._wake.set()  # an idle recorder thread learns that a replay is scheduled
 
+    def _set_aside(self, entry: Entry, why: BaseException | str, *, replayed: bool = False) -> None:
+        """A record refused even on its own: into the dead-letter file, counted with why.
+
+        ``replayed``: it came from the journal (it was this process's only if it says so)."""
+        reason = why if isinstance(why, str) else f"{type(why).__name__}: {why}"
+        reason = " ".join(reason.split())[:200]
+        saved = self._dead.add(entry, reason)
+        where = self.dead_letter_path if saved else "nowhere (the dead-letter file failed)"
+        self._problem("dead-letter", f"a record was refused ({reason}); set aside in {where}")
+        with self._cond:
+            key = reason[:120]
+            if key in self._dead_reasons or len(self._dead_reasons) < 20:
+                self._dead_reasons[key] = self._dead_reasons.get(key, 0) + 1
+            units, agent = _units(entry), str(entry.get("agent", ""))
+            self._counts["dead_lettered"] += units
+            if not replayed or entry.get("src") == self._token:
+                self._release(agent, units)
+            if replayed and entry.get("src") == self._token:
+                self._forget_journaled(agent, units)
+            self._cond.notify_all()
+
     def _replay(self) -> None:
         try:
+            adopt_segments(self._journal)
             self._journal.replay(self._apply_entries)
         except Exception as exc:
             self._problem("journal", f"journal replay failed: {exc!r}", exc)
         with self._cond:
+            if not self._journal.refresh():
+                # Empty: whatever this process journaled was replayed, here or elsewhere.
+                for agent, units in self._journaled.items():
+                    self._release(agent, units)
+                self._journaled.clear()
             if self._journal.has_data:
                 self._next_replay_at = self.settings.clock() + self._replay_delay
                 self._replay_delay = min(self._replay_delay * 2, self.settings.replay_interval_max)
@@ -532,16 +766,43 @@ class Recorder:
     def _apply_entries(self, entries: list[Entry]) -> int:
         done = 0
         for chunk in chunks(entries, self.settings.batch_size):
-            ops = [self._entry_op(entry) for entry in chunk]
             try:
-                self._apply_replayed([op for op in ops if op is not None], chunk)
+                self._apply_chunk(chunk)
             except Exception as exc:
-                self._problem("store", f"journal replay paused, store unavailable ({exc!r})")
-                return done
+                if not _refused(exc):
+                    self._problem("store", f"journal replay paused, store unavailable ({exc!r})")
+                    return done
+                # One entry may be at fault: each on its own, those refused set aside.
+                for entry in chunk:
+                    try:
+                        self._apply_chunk([entry])
+                    except Exception as again:
+                        if not _refused(again):
+                            self._problem("store", f"journal replay paused ({again!r})")
+                            return done
+                        self._set_aside(entry, again, replayed=True)
+                    done += 1
+                continue
             done += len(chunk)
+            if self._on_replayed is not None:
+                self._on_replayed(done)
         return done
 
+    def _apply_chunk(self, chunk: list[Entry]) -> None:
+        ops: list[Op] = []
+        kept: list[Entry] = []
+        for entry in chunk:
+            op = self._entry_op(entry)
+            if op is None:
+                self._set_aside(entry, "unreadable journal entry", replayed=True)
+            else:
+                ops.append(op)
+                kept.append(entry)
+        self._apply_replayed(ops, kept)
+
     def _apply_replayed(self, ops: list[Op], chunk: list[Entry]) -> None:
+        if not ops:
+            return
         records = [op.record for op in ops if op.record is not None]
         if records:
             self._with_retries(self._put, self._keep_later_outcomes(records))
@@ -559,11 +820,13 @@ class Recorder:
         counters = ("replayed", "written") if applied else ("dropped",)
         with self._cond:
             for entry in chunk:
-                units = int(entry.get("units", 1))
+                units = _units(entry)
                 for name in counters:
                     self._counts[name] += units
                 if entry.get("src") == self._token:
-                    self._release(str(entry.get("agent", "")), units)
+                    agent = str(entry.get("agent", ""))
+                    self._release(agent, units)
+                    self._forget_journaled(agent, units)
             self._cond.notify_all()
 
     def _keep_later_outcomes(self, records: list[DecisionRecord]) -> list[DecisionRecord]:
@@ -581,6 +844,11 @@ class Recorder:
 
     def _entry_op(self, entry: Entry) -> Op | None:
         try:
+            if entry["kind"] == "captured":
+                record = self._convert(captured_from_entry(entry))
+                if record is None:
+                    return None
+                return Op(record.agent_id, record=record, decision_id=record.decision_id)
             if entry["kind"] == "decision":
                 record = DecisionRecord.model_validate(entry["record"])
                 return Op(record.agent_id, record=record, decision_id=record.decision_id)
@@ -609,6 +877,13 @@ class Recorder:
         else:
             self._pending.pop(agent, None)
 
+    def _forget_journaled(self, agent: str, units: int) -> None:  # caller holds the lock
+        left = self._journaled.get(agent, 0) - units
+        if left > 0:
+            self._journaled[agent] = left
+        else:
+            self._journaled.pop(agent, None)
+
     def _count(self, name: str) -> None:
         with self._lock:
             self._counts[name] += 1
@@ -627,8 +902,44 @@ class Recorder:
 _UNSCHEDULED = float("-inf")
 
 
-def _take(items: deque[Item], limit: int) -> list[Item]:
-    return [items.popleft() for _ in range(min(len(items), limit))]
+def _journal_path(settings: RecorderSettings, key: str) -> Path:
+    if settings.journal_path is not None:
+        return Path(settings.journal_path).absolute()
+    folder = settings.journal_dir or Path(
+        os.environ.get("AGENTMEM_JOURNAL_DIR") or DEFAULT_JOURNAL_DIR
+    )
+    return (Path(folder) / f"{key}.jsonl").absolute()
+
+
+#: What an item is counted as in the byte budget besides its captured values' size.
+_ITEM_OVERHEAD = 512
+_RECORD_BYTES = 2_048  # a record built by the caller: its values were capped when checked
+
+
+def _item_bytes(item: Item) -> int:
+    if type(item) is CapturedDecision:
+        return _ITEM_OVERHEAD + (getattr(item, "size", 0) or 0)
+    if type(item) is OutcomeUpdate:
+        return _ITEM_OVERHEAD
+    return _RECORD_BYTES
+
+
+def _units(entry: Entry) -> int:
+    try:
+        return max(1, int(entry.get("units", 1)))
+    except (TypeError, ValueError):
+        return 1
+
+
+def _refused(exc: BaseException) -> bool:
+    """True if the store answered and refused this request (retrying it alone may show which
+    record is at fault); False if the store did not answer (down, hung, throttled)."""
+    if isinstance(exc, (ValidationError, TypeError, ValueError)):
+        return True  # ValidationError and UnicodeEncodeError are ValueErrors too
+    if isinstance(exc, StoreUnavailableError) and not isinstance(exc, StoreHungError):
+        text = str(exc)
+        return "ValidationException" in text or "SerializationException" in text
+    return False
 
 
 def _record_run(ops: list[Op], start: int, limit: int) -> list[Op]:
@@ -663,9 +974,32 @@ def recorder_for(store: MemoryStore, settings: RecorderSettings | None = None) -
         if found is None or found.store is not store:
             found = Recorder(store, settings)
             _registry[id(store)] = found
-            if found._journal.has_data:
+            if orphan_segments(found._journal):
+                adopt_segments(found._journal)  # segments of processes that died
+            if found._journal.refresh():
                 found.start()
     return found
+
+
+def replay_pending(store: MemoryStore) -> Recorder | None:
+    """Start replaying what earlier processes left in ``store``'s journal, in the background.
+
+    Called whenever a store is opened (a ``MemoryManager``, the CLI); cheap when there is
+    nothing to replay (one ``stat``). Returns the recorder that replays, or None.
+    """
+    try:
+        if type(store).__name__ == "InMemoryStore" and not hasattr(store, "journal_key"):
+            return None  # a store of this process only: nothing of it outlives the process
+        found = _registry.get(id(store))
+        if found is not None and found.store is store:
+            return found
+        path = _journal_path(default_settings(), journal_key(store))
+        if not (path.exists() or orphan_segments(Journal(path))):
+            return None
+        return recorder_for(store)
+    except Exception as exc:  # opening a store never fails because of its journal
+        report_problem("journal", f"could not look for a journal to replay: {exc!r}", exc)
+        return None
 
 
 def default_recorder() -> Recorder:
@@ -754,6 +1088,7 @@ __all__ = [
     "flush_all",
     "journal_key",
     "recorder_for",
+    "replay_pending",
     "set_default_settings",
     "wait_for_agent",
 ]

@@ -33,8 +33,20 @@ class RecorderSettings(CaptureSettings):
     ``$AGENTMEM_JOURNAL_DIR`` or ``.agentmem/journal`` (resolved when the recorder is made).
     The store key is the store's ``journal_key`` attribute, else its type and a hash of its
     ``path``, else its type and object id (no replay across restarts for such stores).
-    ``flush(None)`` waits up to ``flush_timeout``; reads wait up to ``read_wait`` for the
-    agent's captured records; at exit the recorder waits ``exit_timeout``, then spills.
+    ``max_queue_bytes`` bounds the queue in bytes (the captured values' size) beside its item
+    limit; past it, items take the spill path. The spill buffer holds at most a quarter of
+    that again, so the recorder keeps at most 1.25 x ``max_queue_bytes`` of values in memory.
+
+    A store call that has not returned after ``write_timeout`` seconds counts as a hung store:
+    the batch is journaled and the store is probed again later. ``flush(None)`` waits up to
+    ``flush_timeout``; reads wait up to ``read_wait`` for the agent's captured records; at
+    exit the recorder writes for up to ``exit_timeout`` (not at all when the store is known to
+    be down), then journals what is left.
+
+    ``journal_first=True`` also appends each captured decision to a journal segment of this
+    process before ``submit`` returns (an OS write, no fsync; segments are fsynced together
+    every ``journal_sync_interval`` seconds), so a process killed with SIGKILL loses nothing it
+    accepted: the next process that opens the store replays the segment.
     ``sleep`` (retry backoff) and ``clock`` (replay schedule, monotonic seconds) are
     injectable for tests.
     """
@@ -49,10 +61,13 @@ class RecorderSettings(CaptureSettings):
     backoff_max: float = 5.0
     replay_interval: float = 1.0
     replay_interval_max: float = 60.0
-    write_timeout: float = 30.0
+    max_queue_bytes: int = 64 * 1024 * 1024
+    write_timeout: float = 5.0
     flush_timeout: float = 30.0
     read_wait: float = 10.0
-    exit_timeout: float = 5.0
+    exit_timeout: float = 1.0
+    journal_first: bool = False
+    journal_sync_interval: float = 0.2
     journal_dir: Path | None = None
     journal_path: Path | None = None
     sleep: Callable[[float], None] = time.sleep
@@ -64,8 +79,10 @@ class RecorderStats:
     """Counters since the recorder was made; items are decisions and outcomes alike.
 
     ``written`` includes items replayed from the journal (also counted in ``replayed``);
-    ``queued`` is the queue's current length; ``outstanding`` counts items accepted and not
-    yet in the store (queued, being written, or in the journal).
+    ``queued`` is the queue's current length and ``queued_bytes`` its size; ``outstanding``
+    counts items accepted and not yet in the store (queued, being written, or in the
+    journal). ``dead_lettered`` counts records the store (or the journal) refused even alone,
+    set aside in the dead-letter file; ``dead_letter_reasons`` says why, most frequent first.
     """
 
     accepted: int = 0
@@ -77,6 +94,9 @@ class RecorderStats:
     capture_errors: int = 0
     queued: int = 0
     outstanding: int = 0
+    queued_bytes: int = 0
+    dead_lettered: int = 0
+    dead_letter_reasons: tuple[tuple[str, int], ...] = ()
 
 
 @dataclass(slots=True)

@@ -308,15 +308,15 @@ def test_an_unwritable_journal_drops_counts_and_logs_and_capture_goes_on(
     else:
         journal_path = tmp_path / "journal" / "j.jsonl"
         reason = "No space left on device"
-        real_open = open
+        real_open = journal._private_open
 
-        def full_disk_open(path: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-            handle = real_open(path, mode, *args, **kwargs)
-            if disk_full[0] and Path(path) == journal_path and "a" in mode:
+        def full_disk_open(path: Path) -> Any:
+            handle = real_open(path)
+            if disk_full[0] and Path(path) == journal_path:
                 return _FullDiskFile(handle)
             return handle
 
-        monkeypatch.setattr(journal, "open", full_disk_open, raising=False)
+        monkeypatch.setattr(journal, "_private_open", full_disk_open)
 
     store = DownStore()
     settings = RecorderSettings(

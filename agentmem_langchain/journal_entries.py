@@ -1,0 +1,108 @@
+"""Journal lines for captured decisions: written without building the record first.
+
+A captured decision whose values were snapshotted at capture (``frozen``) and that no redact
+hook still has to see is already in its stored form: spilling it costs one JSON encoding,
+which is what lets a process journal a large backlog at exit in well under a second. The
+record is built when the line is replayed, by whichever process replays it, with the same
+rules as a record built in memory.
+
+>>> from agentmem_langchain.capture import CapturedDecision
+>>> item = CapturedDecision(agent_id="a-1", decision_type="tool_call", inputs={"q": 1})
+>>> item.frozen = True
+>>> entry = captured_entry(item, "token")
+>>> captured_from_entry(entry).inputs
+{'q': 1}
+"""
+
+from __future__ import annotations
+
+import traceback as _traceback
+from datetime import datetime, timedelta
+from typing import Any
+
+from .capture import CapturedDecision
+from .journal import Entry
+
+#: The fields a captured line keeps, all JSON-safe once the decision is frozen.
+_PLAIN = (
+    "decision_id",
+    "agent_id",
+    "decision_type",
+    "parent_decision_id",
+    "trace_id",
+    "inputs",
+    "context_extra",
+    "reasoning",
+    "result",
+    "has_result",
+    "success",
+    "latency_ms",
+    "error_type",
+    "error_message",
+    "traceback",
+    "tags",
+    "metadata",
+)
+
+
+def journal_ready(item: object, redact: object = None) -> bool:
+    """True if ``item`` can be journaled as a captured line (frozen, no redact hook pending)."""
+    return (
+        type(item) is CapturedDecision
+        and getattr(item, "frozen", False)
+        and item.redact is None
+        and redact is None
+    )
+
+
+def captured_entry(item: CapturedDecision, source: str) -> Entry:
+    """The journal line of a frozen captured decision (see :func:`journal_ready`)."""
+    if item.deferred is not None:  # work the handler left for later: CPU only
+        finish, args = item.deferred
+        item.deferred = None
+        finish(item, *args)
+    fields: dict[str, Any] = {name: getattr(item, name) for name in _PLAIN}
+    fields["started_at"] = item.started_at.isoformat()
+    fields["ttl"] = None if item.ttl is None else item.ttl.total_seconds()
+    error = item.error
+    if error is not None:
+        fields["error_type"] = fields["error_type"] or type(error).__qualname__
+        if fields["error_message"] is None:
+            fields["error_message"] = _text(error)
+        if not fields["traceback"]:
+            fields["traceback"] = _formatted(error)
+    return {"src": source, "units": 1, "agent": item.agent_id, "kind": "captured", "c": fields}
+
+
+def captured_from_entry(entry: Entry) -> CapturedDecision:
+    """The captured decision a line holds; raises ``KeyError``/``TypeError``/``ValueError``
+    for a line that is not one."""
+    fields = entry["c"]
+    if not isinstance(fields, dict):
+        raise TypeError("a captured line holds a JSON object")
+    plain = {name: fields[name] for name in _PLAIN if name in fields}
+    ttl = fields.get("ttl")
+    item = CapturedDecision(
+        **plain,
+        started_at=datetime.fromisoformat(str(fields["started_at"])),
+        ttl=None if ttl is None else timedelta(seconds=float(ttl)),
+    )
+    item.frozen = True
+    return item
+
+
+def _text(error: BaseException) -> str:
+    try:
+        return str(error)
+    except Exception:
+        return f"<{type(error).__name__}: str() failed>"
+
+
+def _formatted(error: BaseException) -> str:
+    try:
+        return "".join(_traceback.format_exception(type(error), error, error.__traceback__))
+    except Exception:
+        return ""
+
+
+__all__ = ["captured_entry", "captured_from_entry", "journal_ready"]
