@@ -666,11 +666,12 @@ def import_command(
 
 
 @contextmanager
-def _opened(ctx: typer.Context) -> Iterator[MemoryStore]:
+def _opened(ctx: typer.Context, *, replay: bool = True) -> Iterator[MemoryStore]:
     from .recorder import replay_pending
 
     store = ctx.obj.open()
-    replay_pending(store)  # what earlier processes journaled for this store
+    if replay:
+        replay_pending(store)  # what earlier processes journaled, in the background
     try:
         yield store
     finally:
@@ -688,10 +689,10 @@ def replay(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .recorder import recorder_for
+    from .recorder import Recorder, default_settings
 
-    with _cli_errors(), _opened(ctx) as store:
-        recorder = recorder_for(store)
+    with _cli_errors(), _opened(ctx, replay=False) as store:
+        recorder = Recorder(store, default_settings())  # replays here, not in the background
         total = recorder.pending_replay()
         with Progress(
             TextColumn("replaying"),

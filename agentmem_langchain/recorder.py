@@ -369,7 +369,7 @@ class Recorder:
         yet written goes to the journal at once. True if everything reached the store.
         """
         limit = self.settings.exit_timeout if timeout is None else timeout
-        if self._store_answering() and self.flush(limit):
+        if self._store_answering() and self._flush_while_progressing(limit):
             return True
         # The spill thread finishes what it holds (a local append) before the rest is taken.
         busy = self._spill_busy.acquire(timeout=0.5)
@@ -384,6 +384,18 @@ class Recorder:
             if busy:
                 self._spill_busy.release()
         return False
+
+    def _flush_while_progressing(self, limit: float) -> bool:
+        """Flush for up to ``limit`` seconds, giving up early once a slice passes with no
+        write (a store that hangs without saying so yet)."""
+        deadline = time.monotonic() + limit
+        while True:
+            written = self._counts["written"]
+            left = deadline - time.monotonic()
+            if self.flush(min(_EXIT_SLICE, max(0.0, left))):
+                return True
+            if left <= _EXIT_SLICE or self._counts["written"] == written:
+                return False
 
     def _store_says_up(self) -> bool:
         try:
@@ -900,6 +912,7 @@ class Recorder:
 
 
 _UNSCHEDULED = float("-inf")
+_EXIT_SLICE = 0.25  # at exit, a store that writes nothing for this long is taken as hung
 
 
 def _journal_path(settings: RecorderSettings, key: str) -> Path:

@@ -262,3 +262,26 @@ def test_export_csv_and_bad_import_files_exit_cleanly(linked_db, tmp_path):
         "--format", "xml",
     )  # fmt: skip
     assert bad_format.exit_code == 2
+
+
+def test_replay_writes_what_an_earlier_process_journaled_and_counts_it(tmp_path, monkeypatch):
+    from agentmem_langchain.capture import CapturedDecision
+    from agentmem_langchain.recorder import Recorder, RecorderSettings
+
+    path, journal = tmp_path / "replay.db", tmp_path / "journal"
+    monkeypatch.setenv("AGENTMEM_JOURNAL_DIR", str(journal))
+    with SQLiteStore(path) as store:
+        earlier = Recorder(store, RecorderSettings(journal_dir=journal))
+        items = [CapturedDecision(agent_id="cli-agent", decision_type="t") for _ in range(25)]
+        earlier._spill(earlier._build_ops(items, settle_failures=False))
+        assert earlier.journal_path.exists()
+
+    result = invoke("--sqlite-path", str(path), "replay", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["replayed"], report["remaining"]) == (25, 0)
+    with SQLiteStore(path) as store:
+        assert all(store.get_decision("cli-agent", i.decision_id) for i in items)
+    again = invoke("--sqlite-path", str(path), "replay")
+    assert again.exit_code == 0, again.output
+    assert "replayed 0 journal entries into the store; 0 remaining" in again.output

@@ -30,6 +30,7 @@ from agentmem_langchain.stores.health import StoreHealth
 from agentmem_langchain.stores.sqlite import SQLiteStore
 from agentmem_langchain.testing import FakeClock
 from tests.dynalite import DYNALITE, ROOT, DynaliteServer, DynaliteUnavailable
+from tests.silent_server import SilentServer
 from tests.waiting import wait_for
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -62,36 +63,6 @@ def _closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port  # nothing listens there now
-
-
-class SilentServer:
-    """Accepts every connection and holds it open without ever sending a byte."""
-
-    def __init__(self) -> None:
-        self._listener = socket.socket()
-        self._listener.bind(("127.0.0.1", 0))
-        self._listener.listen(64)
-        self._listener.settimeout(0.05)  # so the accept loop notices stop()
-        self.port: int = self._listener.getsockname()[1]
-        self._held: list[socket.socket] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-        self._thread.start()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            self._held.append(conn)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        for conn in self._held:
-            conn.close()
-        self._listener.close()
 
 
 @pytest.fixture
@@ -452,18 +423,3 @@ def test_sqlite_under_a_regular_file_raises_store_unavailable(tmp_path: Path) ->
 def test_sqlite_on_a_directory_raises_store_unavailable(tmp_path: Path) -> None:
     with pytest.raises(StoreUnavailableError, match="unable to open"):
         SQLiteStore(tmp_path)
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes read-only files anyway")
-def test_sqlite_write_to_a_read_only_file_raises_store_unavailable(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    SQLiteStore(path).close()
-    for name in ("m.db", "m.db-wal", "m.db-shm"):
-        if (tmp_path / name).exists():
-            (tmp_path / name).chmod(0o444)
-    tmp_path.chmod(0o555)
-    try:
-        with pytest.raises(StoreUnavailableError), SQLiteStore(path) as store:
-            store.save_state(AgentState(agent_id=AGENT, updated_at=T0))
-    finally:
-        tmp_path.chmod(0o755)
