@@ -106,9 +106,7 @@ def test_an_entry_the_journal_cannot_encode_is_set_aside_and_the_rest_journaled(
     assert len(journal.path.read_text().splitlines()) == 2
 
 
-def test_a_torn_journal_tail_is_skipped_reported_once_and_never_blocks_a_flush(
-    tmp_path, caplog
-):
+def test_a_torn_journal_tail_is_skipped_reported_once_and_never_blocks_a_flush(tmp_path, caplog):
     path = tmp_path / "j" / "journal.jsonl"
     path.parent.mkdir()
     record = DecisionRecord(agent_id="agent-1", decision_type="t")
