@@ -344,17 +344,21 @@ def op_entry(op: Op, source: str) -> Entry:
     return entry
 
 
+_SINGLE_RECORDS = frozenset({"decision", "captured"})  # one record each: batched on replay
+
+
 def chunks(entries: list[Entry], size: int) -> Iterator[list[Entry]]:
-    """Runs of up to ``size`` decision entries, and each outcome entry on its own, in order."""
+    """Runs of up to ``size`` decision entries, and each other entry (an outcome, a line of
+    many rows) on its own, in order."""
     run: list[Entry] = []
     for entry in entries:
-        if entry.get("kind") == "decision" and len(run) < size:
+        if entry.get("kind") in _SINGLE_RECORDS and len(run) < size:
             run.append(entry)
             continue
         if run:
             yield run
             run = []
-        if entry.get("kind") == "decision":
+        if entry.get("kind") in _SINGLE_RECORDS:
             run.append(entry)
         else:
             yield [entry]

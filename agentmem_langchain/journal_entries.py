@@ -16,7 +16,9 @@ rules as a record built in memory.
 
 from __future__ import annotations
 
+import operator
 import traceback as _traceback
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -43,6 +45,15 @@ _PLAIN = (
     "tags",
     "metadata",
 )
+
+
+#: A row of a ``captured-rows`` line: these fields, then ``started_at`` and ``ttl`` seconds.
+ROW_FIELDS = (*_PLAIN, "started_at", "ttl")
+_row = operator.attrgetter(*_PLAIN, "started_at", "ttl", "error", "deferred")
+_ERROR_TYPE, _ERROR_MESSAGE, _TRACEBACK = (
+    _PLAIN.index(n) for n in ("error_type", "error_message", "traceback")
+)
+_STARTED, _TTL = len(_PLAIN), len(_PLAIN) + 1
 
 
 def journal_ready(item: object, redact: object = None) -> bool:
@@ -72,6 +83,56 @@ def captured_entry(item: CapturedDecision, source: str) -> Entry:
         if not fields["traceback"]:
             fields["traceback"] = _formatted(error)
     return {"src": source, "units": 1, "agent": item.agent_id, "kind": "captured", "c": fields}
+
+
+def captured_rows_entry(items: Sequence[CapturedDecision], source: str) -> Entry:
+    """One journal line for many frozen captured decisions of one agent, as rows (no key
+    names repeated): the cheapest form, for journaling a large backlog at exit."""
+    rows: list[list[Any]] = []
+    for item in items:
+        if item.deferred is not None:
+            finish, args = item.deferred
+            item.deferred = None
+            finish(item, *args)
+        *row, error, _ = _row(item)
+        row[_STARTED] = row[_STARTED].isoformat()
+        ttl = row[_TTL]
+        row[_TTL] = None if ttl is None else ttl.total_seconds()
+        if error is not None:
+            row[_ERROR_TYPE] = row[_ERROR_TYPE] or type(error).__qualname__
+            if row[_ERROR_MESSAGE] is None:
+                row[_ERROR_MESSAGE] = _text(error)
+            if not row[_TRACEBACK]:
+                row[_TRACEBACK] = _formatted(error)
+        rows.append(row)
+    return {
+        "src": source,
+        "units": len(rows),
+        "agent": items[0].agent_id if items else "",
+        "kind": "captured-rows",
+        "rows": rows,
+    }
+
+
+def rows_as_entries(entry: Entry) -> list[Entry]:
+    """A ``captured-rows`` line as single ``captured`` entries (for replaying one by one)."""
+    rows = entry["rows"]
+    if not isinstance(rows, list):
+        raise TypeError("a captured-rows line holds a list of rows")
+    out: list[Entry] = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(ROW_FIELDS):
+            raise ValueError("a row of a captured-rows line has the wrong length")
+        fields = dict(zip(ROW_FIELDS, row, strict=True))
+        out.append(
+            {
+                **{k: entry.get(k) for k in ("src", "agent")},
+                "units": 1,
+                "kind": "captured",
+                "c": fields,
+            }
+        )
+    return out
 
 
 def captured_from_entry(entry: Entry) -> CapturedDecision:
@@ -105,4 +166,11 @@ def _formatted(error: BaseException) -> str:
         return ""
 
 
-__all__ = ["captured_entry", "captured_from_entry", "journal_ready"]
+__all__ = [
+    "ROW_FIELDS",
+    "captured_entry",
+    "captured_from_entry",
+    "captured_rows_entry",
+    "journal_ready",
+    "rows_as_entries",
+]

@@ -22,7 +22,13 @@ from .capture import CapturedDecision, suppress_capture
 from .errors import NotFoundError, StoreUnavailableError, ValidationError
 from .journal import DeadLetters, Entry, Journal, Op, chunks, op_entry
 from .journal_ahead import WriteAhead, adopt_segments
-from .journal_entries import captured_entry, captured_from_entry, journal_ready
+from .journal_entries import (
+    captured_entry,
+    captured_from_entry,
+    captured_rows_entry,
+    journal_ready,
+    rows_as_entries,
+)
 from .models import DecisionOutcome, DecisionRecord
 from .recorder_settings import DEFAULT_JOURNAL_DIR, Item, OutcomeUpdate, RecorderSettings
 from .store_caller import StoreCaller, StoreHungError
@@ -282,23 +288,37 @@ class StoreSide:
         self._journal_entries([op_entry(op, self._token) for op in ops])
 
     def _spill_items(self, items: Sequence[Item]) -> None:
-        """Journal queued items; frozen captured decisions without building their records."""
+        """Journal queued items; frozen captured decisions as rows, without their records."""
         entries: list[Entry] = []
         others: list[Item] = []
-        redact = self.settings.redact
+        rows: list[CapturedDecision] = []
+        redact, size = self.settings.redact, self.settings.batch_size
+
+        def flush_rows() -> None:
+            if rows:
+                try:
+                    entries.append(captured_rows_entry(rows, self._token))
+                except Exception as exc:
+                    self._problem("record", f"{len(rows)} decisions dropped: {exc!r}")
+                    self._settle(rows[0].agent_id, len(rows), "dropped")
+                rows.clear()
+
+        def flush_others() -> None:
+            if others:
+                entries.extend(op_entry(op, self._token) for op in self._build_ops(others))
+                others.clear()
+
         for item in items:
             if journal_ready(item, redact):
-                if others:
-                    entries += [op_entry(op, self._token) for op in self._build_ops(others)]
-                    others = []
-                try:
-                    entries.append(captured_entry(item, self._token))  # type: ignore[arg-type]
-                except Exception as exc:
-                    self._problem("record", f"decision {item.agent_id} dropped: {exc!r}")
-                    self._settle(item.agent_id, 1, "dropped")
+                flush_others()
+                if rows and (rows[0].agent_id != item.agent_id or len(rows) >= size):
+                    flush_rows()
+                rows.append(item)  # type: ignore[arg-type]
             else:
+                flush_rows()
                 others.append(item)
-        entries += [op_entry(op, self._token) for op in self._build_ops(others)]
+        flush_rows()
+        flush_others()
         self._journal_entries(entries)
 
     def _journal_entries(self, entries: list[Entry]) -> None:
@@ -371,20 +391,21 @@ class StoreSide:
         done = 0
         for chunk in chunks(entries, self.settings.batch_size):
             try:
-                self._apply_chunk(chunk)
+                self._apply_chunk(_expanded(chunk))
             except Exception as exc:
                 if not _refused(exc):
                     self._problem("store", f"journal replay paused, store unavailable ({exc!r})")
                     return done
-                # One entry may be at fault: each on its own, those refused set aside.
+                # One record may be at fault: each on its own, those refused set aside.
                 for entry in chunk:
-                    try:
-                        self._apply_chunk([entry])
-                    except Exception as again:
-                        if not _refused(again):
-                            self._problem("store", f"journal replay paused ({again!r})")
-                            return done
-                        self._set_aside(entry, again, replayed=True)
+                    for single in _expanded([entry]):
+                        try:
+                            self._apply_chunk([single])
+                        except Exception as again:
+                            if not _refused(again):
+                                self._problem("store", f"journal replay paused ({again!r})")
+                                return done
+                            self._set_aside(single, again, replayed=True)
                     done += 1
                 continue
             done += len(chunk)
@@ -471,6 +492,21 @@ class StoreSide:
             self._journaled[agent] = left
         else:
             self._journaled.pop(agent, None)
+
+
+def _expanded(chunk: list[Entry]) -> list[Entry]:
+    """``chunk`` with each line of rows as the single entries it holds (an unreadable one
+    stays as it is, to be set aside)."""
+    out: list[Entry] = []
+    for entry in chunk:
+        if entry.get("kind") == "captured-rows":
+            try:
+                out.extend(rows_as_entries(entry))
+                continue
+            except (KeyError, TypeError, ValueError):
+                pass
+        out.append(entry)
+    return out
 
 
 def journal_path_for(settings: RecorderSettings, key: str) -> Path:

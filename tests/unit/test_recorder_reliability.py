@@ -174,3 +174,44 @@ def test_a_store_that_stays_down_makes_replay_now_stop_and_keep_everything(tmp_p
     second = Recorder(Down(), settings_in(tmp_path, max_retries=0))
     assert second.replay_now() == 0
     assert second.pending_replay() == 5
+
+
+def test_a_backlog_journaled_as_rows_replays_to_the_records_it_would_have_made(tmp_path):
+    import copy
+
+    from agentmem_langchain.capture import CapturedDecision as Captured
+
+    items = []
+    for n in range(450):
+        item = Captured(
+            agent_id="agent-1" if n < 300 else "agent-2",
+            decision_type="tool_call",
+            inputs={"n": n, "q": "ü" * (n % 3)},
+            reasoning={"confidence": 0.5, "scores": {"a": 1.0}},
+            metadata={"function": "f"},
+            ttl=None if n % 2 else Captured.__dataclass_fields__["ttl"].default,
+        )
+        if n % 7:
+            item.finish({"selected": ["a"]})
+        else:
+            try:
+                raise KeyError(f"missing {n}")
+            except KeyError as exc:
+                item.finish(error=exc)
+        item.frozen = True
+        items.append(item)
+    expected = {i.decision_id: copy.copy(i).to_record() for i in items}
+
+    down = Recorder(InMemoryStore(), settings_in(tmp_path))
+    down._spill_items(items)
+    lines = [json.loads(x) for x in down.journal_path.read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["captured-rows"] * 3  # 200 + 100, then 150
+    store = InMemoryStore()
+    assert Recorder(store, settings_in(tmp_path)).replay_now() == 3
+    for decision_id, record in expected.items():
+        stored = store.get_decision(record.agent_id, decision_id)
+        assert stored is not None
+        want, got = record.model_dump(), stored.model_dump()
+        for dump in (want, got):
+            dump["outcome"].pop("recorded_at")
+        assert got == want
