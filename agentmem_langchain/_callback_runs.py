@@ -26,7 +26,14 @@ from langchain_core.callbacks.base import BaseCallbackManager
 from langchain_core.runnables.config import var_child_runnable_config
 
 from ._callback_events import drain, pending
-from .capture import Redactor, current_decision, register_parent_resolver, report_problem
+from .capture import (
+    CaptureSettings,
+    Redactor,
+    current_decision,
+    register_parent_resolver,
+    report_problem,
+)
+from .capture_values import snapshotter
 from .memory import MemoryManager, validate_agent_id
 from .models import utcnow
 from .recorder import recorder_for
@@ -396,6 +403,9 @@ class HandlerBase(BaseCallbackHandler):
         max_runs: int = 10_000,
     ) -> None:
         self._runs = RunTable(max_runs=max_runs)
+        # The hooks' own view of the runs they saw start and not end (run key -> whether the
+        # run may be recorded): what the hooks need not copy, decided on the caller's thread.
+        self._live: dict[int, bool] = {}
         self.enabled = True  # also sets the ignore_* switches LangChain reads per event
         self._errors = 0
         self._dropped = 0
@@ -423,6 +433,10 @@ class HandlerBase(BaseCallbackHandler):
         self._accept = _name_predicate(name_filter)
         self._filtered = name_filter is not None
         self._recorder = recorder_for(memory.store)
+        # How the hooks snapshot what they are given: the recorder's capture settings.
+        self._settings: CaptureSettings = self._recorder.settings
+        self._snap = snapshotter(self._settings)
+        self._limit = self._snap.limit
         # The clock a start hook reads; None for the system clock, worked out from the hook's
         # perf_counter() reading when the event is applied (cheaper on the hot path).
         self._stamp: Callable[[], datetime] | None = (

@@ -25,11 +25,13 @@ the token usage to the nearest recorded decision. Confidence is, first found: ru
 Retrieved documents whose metadata has ``pattern_id`` become ``patterns_applied`` of the
 decisions under the run that retrieved them.
 
-Hooks never raise, never block and never do I/O: each posts one event (a tuple of references
-and the time) and returns. The capture thread applies events in order: it keeps a bounded run
-table, builds a :class:`~agentmem_langchain.capture.CapturedDecision` for each recorded run and
-hands it to the background recorder at the run's end; what only the record needs (its context,
-tags and the output's confidence) is worked out on the recorder's thread. A flush, a read
+Hooks never raise, never block and never do I/O: each snapshots what it is given that a
+record may keep (inputs, outputs and metadata, as JSON-safe copies cut to size: a later change
+to those objects never changes a record), posts one event and returns. The capture thread
+applies events in order: it keeps a bounded run table, builds a
+:class:`~agentmem_langchain.capture.CapturedDecision` for each recorded run and hands it to the
+background recorder at the run's end; what only the record needs (its context, tags and the
+output's confidence) is worked out on the recorder's thread. A flush, a read
 through a ``MemoryManager`` or a handler counter applies pending events first, so results
 never depend on the thread's timing. :func:`instrument` installs one handler on every
 LangChain run.
@@ -53,11 +55,13 @@ from langchain_core.tracers.context import register_configure_hook
 
 from ._callback_events import event_kind, post
 from ._callback_runs import (
+    _PLAIN_OUTPUTS,
     CONFIDENCE_KEY,
     TYPE_KEY,
     HandlerBase,
     Hint,
     Link,
+    LLMResultInfo,
     Run,
     as_confidence,
     model_from_start,
@@ -67,6 +71,7 @@ from ._callback_runs import (
     run_name,
 )
 from .capture import CapturedDecision, _current, fast_id
+from .capture_values import clean_text, cut_text, json_size
 from .enums import DecisionType
 from .memory import MemoryManager
 
@@ -83,10 +88,15 @@ _LLM_CALL = DecisionType.LLM_CALL.value
 _ROOT: Link = (None, None)  # the link of a run with no recorded ancestor
 _LANGCHAIN_TAGS = ("seq:step:", "map:key:", "graph:step:", "langsmith:")
 _PRIVATE_METADATA = ("ls_", "lc_", "langgraph_", "checkpoint_", "agentmem_")
+_READ = frozenset({TYPE_KEY, CONFIDENCE_KEY, "ls_model_name"})  # private keys the handler reads
 
 
-def _user_tags(tags: Sequence[str]) -> list[str]:
-    return [t for t in tags if isinstance(t, str) and not t.startswith(_LANGCHAIN_TAGS)]
+def _user_tags(tags: Sequence[str], limit: int) -> list[str]:
+    return [
+        cut_text(str.__str__(t), limit)
+        for t in tags
+        if isinstance(t, str) and not t.startswith(_LANGCHAIN_TAGS)
+    ]
 
 
 def _context_extra(kind: str, name: str, metadata: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -95,7 +105,7 @@ def _context_extra(kind: str, name: str, metadata: Mapping[str, Any] | None) -> 
         for k, v in (metadata or {}).items()
         if not (isinstance(k, str) and k.startswith(_PRIVATE_METADATA))
     }
-    extra.update(run_type=kind, run_name=name)
+    extra.update(run_type=kind, run_name=clean_text(name))
     return extra
 
 
@@ -107,11 +117,13 @@ def _describe_run(
     name: str,
     tags: Sequence[str],
     metadata: Mapping[str, Any] | None,
+    limit: int,
 ) -> None:
     """The part of a run's decision built on the recorder's thread (``CapturedDecision.deferred``):
-    its context, tags and run id, and its confidence (pinned, else the output's)."""
+    its context, tags and run id, and its confidence (pinned, else the output's); all of it
+    JSON-safe, as the rest of the frozen decision (the metadata is the hook's snapshot)."""
     decision.context_extra = _context_extra(kind, name, metadata)
-    decision.tags = _user_tags(tags)
+    decision.tags = _user_tags(tags, limit)
     decision.metadata["langchain_run_id"] = str(UUID(int=key))
     confidence = run.pinned_confidence
     if confidence is None and decision.result is not None:
@@ -151,16 +163,56 @@ class _RunRecorder(HandlerBase):
         kwargs: Any,  # the hook's keyword arguments; a chain's hook passes only their name
     ) -> None:
         # What LangChain frees after the run is kept only when it carries something (each kept
-        # container counts towards the garbage collector's next collection).
+        # container counts towards the garbage collector's next collection). Inputs and
+        # metadata are copied now, as they are: the caller may change them once we return.
         stamp = self._stamp  # None: the system clock, worked out from perf_counter() later
         try:
+            key = run_id.int
+            parent_key = parent_run_id.int if parent_run_id is not None else None
+            keep = self._may_record(kind, parent_key, metadata)
+            live = self._live
+            if len(live) >= self._runs.max_runs:
+                live.clear()  # runs that never ended: their children are copied in full
+            live[key] = keep
+            if metadata:
+                metadata = self._metadata_snapshot(metadata, keep)
+            if not keep:
+                inputs = None  # never recorded: nothing to copy
+            elif not (type(inputs) is str and len(inputs) <= self._limit and inputs.isascii()):
+                inputs = self._snap.stored(inputs)
             post((
-                _apply_start, self, kind, run_id.int, parent_run_id and parent_run_id.int,
-                serialized, inputs, tuple(tags) if tags else (), metadata or None, kwargs,
-                _current.get(), perf_counter(), stamp and stamp(),
+                _apply_start, self, kind, key, parent_key, serialized, inputs,
+                tuple(tags) if tags else (), metadata or None, kwargs, _current.get(),
+                perf_counter(), stamp and stamp(),
             ))  # fmt: skip
         except Exception as exc:
             self._failed(f"on_{kind}_start", exc)
+
+    def _may_record(self, kind: str, parent_key: int | None, metadata: Any) -> bool:
+        """False when the run will certainly not be recorded (then nothing of it is copied).
+
+        A child chain is recorded as a root only when its parent is unknown: a parent whose
+        start this handler's hooks saw is known (so, rarely, a parent the run table evicted
+        leaves its recorded children without inputs and outputs)."""
+        if metadata and metadata.get(TYPE_KEY) is not None:
+            return True
+        if kind == _CHAIN:
+            chains = self.record_chains
+            return chains is True or (bool(chains) and parent_key not in self._live)
+        if kind == _TOOL:
+            return self.record_tools
+        return kind == _LLM and self.record_llm
+
+    def _metadata_snapshot(self, metadata: dict[str, Any], keep: bool) -> dict[str, Any] | None:
+        """The metadata a record may keep (if ``keep``) and the keys the handler reads, copied;
+        None if there are none."""
+        kept = {
+            key: value
+            for key, value in metadata.items()
+            if key in _READ
+            or (keep and not (isinstance(key, str) and key.startswith(_PRIVATE_METADATA)))
+        }
+        return self._snap.snapshot_mapping(kept)[0] if kept else None
 
     def _post_end(
         self,
@@ -169,15 +221,25 @@ class _RunRecorder(HandlerBase):
         result: Any,
         error: BaseException | None,
         inputs: Any = None,
-        apply: Callable[..., None] | None = None,
     ) -> None:
-        """Post a run's end with its result or error; ``apply`` replaces the plain end (an
-        LLM's or a retriever's end reads its result)."""
+        """Post a run's end with a snapshot of its result (and the confidence an object result
+        carries, which its snapshot may not keep) or its error."""
         try:
-            if apply is not None:
-                post((apply, self, run_id.int, result, perf_counter()))
+            key = run_id.int
+            confidence = None
+            if not self._live.pop(key, True):
+                result = inputs = None  # never recorded: nothing to copy
             else:
-                post((_apply_finish, self, hook, run_id.int, result, error, inputs, perf_counter()))
+                kind = type(result)
+                if kind is not str or len(result) > self._limit or not result.isascii():
+                    if kind not in _PLAIN_OUTPUTS and kind is not dict:
+                        confidence = output_confidence(result)
+                    result = self._snap.stored(result)
+                if inputs is not None:  # streamed runs only know their input at the end
+                    inputs = self._snap.stored(inputs)
+            post((
+                _apply_finish, self, hook, key, result, error, inputs, confidence, perf_counter(),
+            ))  # fmt: skip
         except Exception as exc:
             self._failed(hook, exc)
 
@@ -269,10 +331,9 @@ class _RunRecorder(HandlerBase):
         metadata: dict[str, Any] | None,
         started: tuple[datetime, float],  # started_at, and its perf_counter() reading
     ) -> None:
-        # What only the record needs is built on the recorder's thread. The metadata is the
-        # run's callback manager's own dict (the hook kept a reference; a run's is not changed
-        # once it started): copied here, before it travels further. The tags are the hook's copy.
-        details = (run, run.key, kind, name, tags, metadata and dict(metadata))
+        # What only the record needs is built on the recorder's thread, from the hook's copies
+        # of the metadata and the tags.
+        details = (run, run.key, kind, name, tags, metadata, self._limit)
         link = run.link
         run.decision = decision = CapturedDecision(
             agent_id=self.agent_id,
@@ -321,9 +382,11 @@ class _RunRecorder(HandlerBase):
         result: Any,
         error: BaseException | None,
         inputs: Any,
+        confidence: float | None,
         perf: float,
     ) -> None:
-        """A run ended: hand its decision, if it has one, to the recorder."""
+        """A run ended: hand its decision, if it has one, to the recorder (the result and the
+        inputs are the hook's snapshots; the rest is frozen here)."""
         if not self._enabled:
             return
         try:
@@ -334,23 +397,31 @@ class _RunRecorder(HandlerBase):
             if inputs is not None:  # streamed runs only know their input at the end
                 decision.inputs = inputs
             decision.finish(result, error, now=perf)
+            if confidence is not None and run.pinned_confidence is None:
+                run.pinned_confidence = confidence
             if self._runs.patterns_seen:
                 patterns = self._runs.patterns_for(run)
                 if patterns:
                     decision.reasoning["patterns_applied"] = patterns
+            decision.size = json_size(decision.inputs) + json_size(decision.result)
+            decision.freeze(self._settings, inputs=False, result=False)
             if not self._recorder.submit(decision):
                 self._dropped += 1
         except Exception as exc:
             self._failed(hook, exc)
 
-    def _llm_end(self, key: int, response: Any, perf: float) -> None:
+    def _llm_end(self, key: int, info: LLMResultInfo | None, perf: float) -> None:
         if not self._enabled:
             return
+        result: Any = None
         try:
             run = self._runs.get(key)
-            info = read_llm_result(response)
+            if info is None:  # the hook could not read the response
+                info = LLMResultInfo()
             model = info.model or (run.model if run is not None else None)
-            result = {"text": info.text, "tool_calls": info.tool_calls, "model": model}
+            if run is not None and run.decision is not None:
+                result = {"text": info.text, "tool_calls": info.tool_calls, "model": model}
+                result = self._snap.stored(result)  # fresh objects: copied here, off the caller
             if run is not None:
                 for tool in info.tool_calls:
                     hint = Hint(tool, rationale=info.text, confidence=info.confidence, model=model)
@@ -363,30 +434,30 @@ class _RunRecorder(HandlerBase):
         except Exception as exc:
             self._failed("on_llm_end", exc)
             result = None
-        self._finish("on_llm_end", key, result, None, None, perf)
+        self._finish("on_llm_end", key, result, None, None, None, perf)
 
-    def _agent_action(self, key: int, action: Any) -> None:
+    def _agent_action(self, key: int, tool: Any, log: Any) -> None:
         if not self._enabled:
             return
         try:
             run = self._runs.get(key)
-            tool, log = getattr(action, "tool", None), getattr(action, "log", None)
             if run is not None and isinstance(log, str) and log.strip():
                 self._runs.add_rationale(run, tool if isinstance(tool, str) else None, log.strip())
         except Exception as exc:
             self._failed("on_agent_action", exc)
 
-    def _retriever_end(self, key: int, documents: Any, perf: float) -> None:
+    def _retriever_end(self, key: int, ids: list[str], documents: Any, perf: float) -> None:
+        """A retrieval ended: ``ids`` are its pattern documents' ids, ``documents`` the hook's
+        snapshot of what it returned (None unless its run may be recorded)."""
         if not self._enabled:
             return
         try:
             run = self._runs.get(key)
-            ids = pattern_ids(documents or ())
             if run is not None and ids:
                 self._runs.add_patterns(run.parent or run, ids)
         except Exception as exc:
             self._failed("on_retriever_end", exc)
-        self._finish("on_retriever_end", key, documents, None, None, perf)
+        self._finish("on_retriever_end", key, documents, None, None, None, perf)
 
 
 # What the hooks post: the apply functions, looked up once.
@@ -476,7 +547,18 @@ class AgentMemoryCallbackHandler(_RunRecorder):
         self._post_start(_LLM, run_id, parent_run_id, serialized, prompts, tags, metadata, kwargs)
 
     def on_llm_end(self, response: LLMResult, *, run_id: UUID, **kwargs: Any) -> None:
-        self._post_end("on_llm_end", run_id, response, None, apply=_apply_llm_end)
+        # Read now: what a decision keeps of a response is a few strings and numbers.
+        try:
+            info = read_llm_result(response)
+        except Exception as exc:
+            self._failed("on_llm_end", exc)
+            info = None
+        try:
+            key = run_id.int
+            self._live.pop(key, None)
+            post((_apply_llm_end, self, key, info, perf_counter()))
+        except Exception as exc:
+            self._failed("on_llm_end", exc)
 
     def on_llm_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._post_end("on_llm_error", run_id, None, error)
@@ -499,14 +581,23 @@ class AgentMemoryCallbackHandler(_RunRecorder):
     def on_retriever_end(
         self, documents: Sequence[Document], *, run_id: UUID, **kwargs: Any
     ) -> None:
-        self._post_end("on_retriever_end", run_id, documents, None, apply=_apply_retriever_end)
+        try:
+            key = run_id.int
+            ids = pattern_ids(documents or ())
+            kept = None
+            if self._live.pop(key, True):  # its start had a decision type
+                kept = self._snap.stored(list(documents or ()))
+            post((_apply_retriever_end, self, key, ids, kept, perf_counter()))
+        except Exception as exc:
+            self._failed("on_retriever_end", exc)
 
     def on_retriever_error(self, error: BaseException, *, run_id: UUID, **kwargs: Any) -> None:
         self._post_end("on_retriever_error", run_id, None, error)
 
     def on_agent_action(self, action: AgentAction, *, run_id: UUID, **kwargs: Any) -> None:
         try:
-            post((_apply_agent_action, self, run_id.int, action))
+            tool, log = getattr(action, "tool", None), getattr(action, "log", None)
+            post((_apply_agent_action, self, run_id.int, tool, log))
         except Exception as exc:
             self._failed("on_agent_action", exc)
 

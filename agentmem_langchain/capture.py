@@ -1,11 +1,12 @@
 """Capture plumbing shared by the ``@decision`` decorators and the LangChain callback handlers.
 
-The hot path builds a :class:`CapturedDecision` (raw values, no validation, no I/O) and hands
-it to a :class:`~agentmem_langchain.recorder.Recorder`; the recorder's thread later calls
-:meth:`CapturedDecision.to_record`, which redacts, masks secret-looking keys, converts
-leniently to JSON and truncates large values, then builds the record without validating again
-what it has just made safe (:mod:`agentmem_langchain.capture_record`). Nothing here raises
-into user code.
+The hot path builds a :class:`CapturedDecision` and snapshots its values on the caller's
+thread (:meth:`CapturedDecision.freeze`): converted to JSON-safe copies, secret-looking keys
+masked, large values cut, so a later change to the caller's objects never changes the record.
+It hands the decision to a :class:`~agentmem_langchain.recorder.Recorder`, whose thread later
+calls :meth:`CapturedDecision.to_record`: redaction hooks, exact truncation, then the record,
+built without validating again what is already safe (:mod:`agentmem_langchain.capture_record`).
+Nothing here raises into user code.
 
 >>> captured = CapturedDecision(agent_id="agent-1", decision_type="tool_call", inputs={"q": 1})
 >>> with use_decision(captured):
@@ -30,8 +31,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+from .capture_reasoning import clean_reasoning, reasoning_from_result
 from .capture_record import context_model, decision_record, outcome_model, reasoning_model
-from .capture_values import LenientJSON, clean_reasoning, reasoning_from_result, truncate_text
+from .capture_values import LenientJSON, clean_text, cut_text, snapshotter
 from .config import DEFAULT_DECISION_TTL
 from .models import DecisionOutcome, DecisionRecord
 from .stores._common import epoch_seconds
@@ -55,6 +57,7 @@ REASONING_KEYS = (
     "rationale",
 )
 
+_REASONING_NAMES = frozenset({*REASONING_KEYS, "reasoning"})  # a result's fields it is read for
 logger = logging.getLogger("agentmem_langchain.capture")
 
 # -- ids ----------------------------------------------------------------------------------
@@ -104,8 +107,32 @@ def _utcnow() -> datetime:
 # -- problems: logged (rate-limited) and counted, never raised ---------------------------
 
 
+#: The longest message a problem is logged with: with a formatter's usual prefix (level,
+#: logger, place) a line stays within 500 characters.
+MAX_LOG_CHARS = 420
+_EXCEPTION_CHARS = 160
+
+
+def _one_line(text: str, limit: int) -> str:
+    text = clean_text(text[: limit + 1]).replace("\r", " ").replace("\n", " | ")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _exception_summary(exc: BaseException) -> str:
+    try:
+        message = str(exc)
+    except Exception:
+        message = "str() failed"
+    summary = f"{type(exc).__qualname__}: {message}" if message else type(exc).__qualname__
+    return _one_line(summary, _EXCEPTION_CHARS)
+
+
 class _ProblemLog:
-    """At most one log line per kind of problem per ``interval`` seconds; every one counted."""
+    """At most one log line per kind of problem per ``interval`` seconds; every one counted.
+
+    A line is one line of at most :data:`MAX_LOG_CHARS` characters: the message cut, then
+    the exception's type and the start of its message; the traceback goes to DEBUG.
+    """
 
     def __init__(self, interval: float = 60.0) -> None:
         self.interval = interval
@@ -123,8 +150,14 @@ class _ProblemLog:
                 return
             self._last[kind] = now
             hidden = self._suppressed.pop(kind, 0)
-        suffix = f" ({hidden} similar problems not logged)" if hidden else ""
-        logger.warning("agentmem capture: %s%s", message, suffix, exc_info=exc)
+        tail = f" ({hidden} similar problems not logged)" if hidden else ""
+        if exc is not None:
+            tail = f" ({_exception_summary(exc)}){tail}"
+        head = "agentmem capture: "
+        text = head + _one_line(message, max(40, MAX_LOG_CHARS - len(head) - len(tail))) + tail
+        logger.warning("%s", text[:MAX_LOG_CHARS])
+        if exc is not None and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("agentmem capture: the traceback of %s", kind[:80], exc_info=exc)
 
 
 problems = _ProblemLog()
@@ -146,10 +179,13 @@ def capture_error_count() -> int:
 
 @dataclass(frozen=True)
 class CaptureSettings:
-    """How captured values become a record (used on the recorder's thread only).
+    """How captured values are snapshotted and become a record.
 
-    ``max_value_chars``: each argument, the result and each context value is cut to this
-    many characters of JSON, ending with ``"…[truncated N chars]"``. ``secret_keys``: a
+    ``max_value_chars``: each argument, the result (each entry of a mapping result), each
+    context and metadata value is cut to this many characters of JSON, ending with
+    ``"…[truncated N chars]"`` (N is a lower bound when the value was cut while it was
+    copied: see :class:`~agentmem_langchain.capture_values.LenientJSON`); so are the
+    rationale, each tag and the error message. ``secret_keys``: a
     regular expression (case-insensitive, searched in each mapping key) whose values are
     replaced by ``"***"``. ``redact``: a hook applied to every record after the decision's own.
     """
@@ -178,7 +214,8 @@ class _ReasoningField:
 
 @dataclass(slots=True)
 class CapturedDecision:
-    """One decision as captured: raw values, converted later by :meth:`to_record`.
+    """One decision as captured; :meth:`freeze` snapshots its values, :meth:`to_record`
+    makes the record.
 
     Inside a decorated function, ``current_decision()`` returns it; set ``confidence``,
     ``scores``, ``selected``, ``alternatives``, ``patterns_applied`` or ``rationale`` on it
@@ -190,7 +227,17 @@ class CapturedDecision:
     ``error_message`` / ``traceback`` strings) describes a failure; ``ttl`` is how long the
     record is kept (None: forever). ``deferred`` is ``(fn, args)``: :meth:`to_record` first
     calls ``fn(self, *args)``, so capture code can leave work it need not do on the caller's
-    thread (the LangChain handler fills in ``context_extra`` and ``tags`` there).
+    thread (the LangChain handler fills in ``context_extra`` and ``tags`` there; what it sets
+    is JSON-safe already).
+
+    ``frozen`` is true once :meth:`freeze` has run: then ``inputs``, ``result``,
+    ``context_extra``, ``metadata``, ``reasoning`` and ``tags`` hold only plain JSON-safe data
+    (dicts with str keys, lists, str without lone surrogates, int, finite float, bool, None)
+    that no user code holds a reference to, each large value already cut, the reasoning
+    fields of the result already merged into ``reasoning``, and ``error_type`` /
+    ``error_message`` set from ``error``; :meth:`to_record` converts nothing again. ``size``
+    is then about how many bytes those values take as JSON (characters counted while they
+    were copied: a lower bound for text that is not ASCII), for queues bounded in bytes.
     """
 
     agent_id: str
@@ -216,6 +263,8 @@ class CapturedDecision:
     ttl: timedelta | None = DEFAULT_DECISION_TTL
     started_perf: float = field(default_factory=time.perf_counter, repr=False)
     deferred: tuple[Callable[..., None], tuple[Any, ...]] | None = field(default=None, repr=False)
+    frozen: bool = False
+    size: int = 0
 
     confidence = _ReasoningField()
     scores = _ReasoningField()
@@ -237,13 +286,68 @@ class CapturedDecision:
             self.success = True
             self.result, self.has_result = result, True
 
+    def freeze(
+        self, settings: CaptureSettings | None = None, *, inputs: bool = True, result: bool = True
+    ) -> None:
+        """Snapshot the values now, on this thread (see the class's ``frozen``); never raises.
+
+        ``inputs=False`` / ``result=False``: that value was snapshotted already (a decorator
+        snapshots the arguments when the call starts; the LangChain hooks snapshot what they
+        are given), and is kept as it is. Called again, it does nothing.
+        """
+        if self.frozen:
+            return
+        snap = snapshotter(settings or _DEFAULT_SETTINGS)
+        size = self.size + 200  # ids, times and names
+        try:
+            if inputs:
+                self.inputs, used = snap.snapshot_entries(self.inputs)
+                size += used
+            raw = self.result
+            plain = type(raw) is dict
+            found = None
+            if raw is not None and (not plain or not _REASONING_NAMES.isdisjoint(raw)):
+                found = reasoning_from_result(raw)
+            if not self.has_result:
+                self.result = None
+            elif result:
+                stored = snap.snapshot_mapping(raw) if plain else snap.snapshot_entries(raw)
+                self.result, used = stored
+                size += used
+            self.reasoning, used = snap.snapshot_reasoning(self.reasoning, found)
+            size += used
+            self.metadata, used = snap.snapshot_mapping(self.metadata)
+            size += used
+            if self.context_extra:
+                self.context_extra, used = snap.snapshot_mapping(self.context_extra)
+                size += used
+            else:
+                self.context_extra = {}
+            self.tags = snap.snapshot_tags(self.tags) if self.tags else []
+            if self.error is not None:
+                self._freeze_error(snap.limit)
+        except Exception as exc:  # a guard: what could not be copied is not kept
+            report_problem("record", f"decision {self.decision_id}: values withheld", exc)
+            self.inputs, self.result, self.context_extra = "[withheld: snapshot failed]", None, {}
+            self.metadata, self.reasoning, self.tags = {}, {}, []
+        self.size = size
+        self.frozen = True
+
+    def _freeze_error(self, limit: int) -> None:
+        error = self.error
+        if self.error_type is None:
+            self.error_type = clean_text(type(error).__qualname__)
+        if self.error_message is None:
+            self.error_message = cut_text(_safe_str(error), limit)
+
     def to_record(
         self, settings: CaptureSettings | None = None, warn: Warn | None = None
     ) -> DecisionRecord:
         """The validated record (redacted, secrets masked, JSON, truncated).
 
-        Raises ``ValidationError`` only when the record cannot exist at all (an invalid
-        ``agent_id`` or empty ``decision_type``); the recorder counts and drops those.
+        Snapshots the values first if :meth:`freeze` has not. Raises ``ValidationError`` only
+        when the record cannot exist at all (an invalid ``agent_id`` or empty
+        ``decision_type``); the recorder counts and drops those.
         """
         settings = settings or _DEFAULT_SETTINGS
         say = warn or _report_record_problem
@@ -251,14 +355,11 @@ class CapturedDecision:
             finish_capture, args = self.deferred
             self.deferred = None
             finish_capture(self, *args)
-        convert = LenientJSON(settings)
-        data, redacted = _captured_data(self, convert, settings, say)
-        reasoning_raw = dict(self.reasoning)
-        for key, value in reasoning_from_result(self.result).items():
-            if reasoning_raw.get(key) is None:
-                reasoning_raw[key] = value
-        reasoning = reasoning_model(clean_reasoning(reasoning_raw, say))
-        metadata = convert.convert_mapping(self.metadata)
+        if not self.frozen:
+            self.freeze(settings)
+        data, redacted = _captured_data(self, snapshotter(settings), settings, say)
+        reasoning = reasoning_model(clean_reasoning(self.reasoning, say))
+        metadata = dict(self.metadata)
         if self.has_result:
             metadata["result"] = data["result"]
         # A redact hook may return anything: then the values are validated, not trusted.
@@ -275,7 +376,7 @@ class CapturedDecision:
             "reasoning": reasoning,
             "outcome": self._outcome(settings, say),
             "ttl": epoch_seconds(self.started_at + self.ttl) if self.ttl is not None else None,
-            "tags": [str(t) for t in self.tags],
+            "tags": list(self.tags),
             "metadata": metadata,
         }
         return decision_record(fields, json_safe=json_safe)
@@ -292,12 +393,16 @@ class CapturedDecision:
         if latency is not None and not (0.0 <= latency < float("inf")):
             latency = None
         details = {"traceback": _tail(trace, settings.max_traceback_chars)} if trace else {}
+        if type(error_type) is str:
+            error_type = clean_text(error_type)
+        if type(message) is str:
+            message = cut_text(message, settings.max_value_chars)
         try:
             return outcome_model(
                 {
                     "success": bool(self.success),
                     "latency_ms": latency,
-                    "error": truncate_text(message, settings.max_value_chars) if message else None,
+                    "error": message or None,
                     "error_type": error_type,
                     "details": details,
                 }
@@ -314,11 +419,11 @@ def _report_record_problem(message: str) -> None:
 def _captured_data(
     captured: CapturedDecision, convert: LenientJSON, settings: CaptureSettings, warn: Warn
 ) -> tuple[dict[str, Any], bool]:
-    """The converted, redacted, truncated values, and whether a redact hook saw them."""
+    """The snapshot's values, redacted and cut, and whether a redact hook saw them."""
     data: dict[str, Any] = {
-        "inputs": convert.value(captured.inputs),
-        "result": convert.value(captured.result) if captured.has_result else None,
-        "context": convert.convert_mapping(captured.context_extra),
+        "inputs": captured.inputs,
+        "result": captured.result if captured.has_result else None,
+        "context": captured.context_extra,
     }
     redacted = False
     for hook in (captured.redact, settings.redact):
@@ -332,6 +437,7 @@ def _captured_data(
             # Never store what the user's redaction could not vet.
             warn(f"decision {captured.decision_id}: redact hook failed ({exc!r}); values withheld")
             data = {"inputs": "[withheld: redaction failed]", "result": None, "context": {}}
+    # The snapshot's count of characters is a lower bound: the exact cut is made here.
     cut = {key: convert.truncate(data.get(key)) for key in ("inputs", "result", "context")}
     return cut, redacted
 
@@ -371,11 +477,13 @@ def _format_traceback(exc: BaseException) -> str:
         return ""
 
 
-def _tail(text: str, limit: int) -> str:
+def _tail(text: Any, limit: int) -> Any:
     # The innermost frames (the end of a traceback) say most about the failure.
+    if type(text) is not str:
+        return text  # not text: validation refuses it
     if len(text) <= limit:
-        return text
-    return f"…[truncated {len(text) - limit} chars]" + text[-limit:]
+        return clean_text(text)
+    return clean_text(f"…[truncated {len(text) - limit} chars]" + text[-limit:])
 
 
 # -- the current decision (contextvars) ---------------------------------------------------

@@ -1,8 +1,9 @@
-"""Captured values made storable: lenient JSON, secret masking, truncation, reasoning fields.
+"""Captured values made storable: lenient JSON, secret masking, truncation, snapshots.
 
 Unlike :mod:`agentmem_langchain.serialization` (which rejects what it cannot store), these
 rules never raise: whatever cannot be converted is kept as its (truncated) ``repr``, NaN and
 infinity become ``None``, and values of keys that look like secrets become ``"***"``.
+The reasoning fields' own rules are in :mod:`agentmem_langchain.capture_reasoning`.
 
 >>> from agentmem_langchain.capture import CaptureSettings
 >>> LenientJSON(CaptureSettings()).value({"api_key": "sk-1", "n": float("nan"), "s": {3, 1}})
@@ -16,10 +17,12 @@ import functools
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Mapping
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from enum import Enum
+from itertools import islice
 from numbers import Real
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -27,6 +30,14 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from .capture_reasoning import (
+    LIST_FIELDS,
+    MAX_ITEMS,
+    clean_reasoning,
+    reasoning_from_result,
+    str_list,
+    text_of,
+)
 from .serialization import _MAX_INT_BITS
 
 if TYPE_CHECKING:
@@ -34,8 +45,11 @@ if TYPE_CHECKING:
 
 MASK = "***"
 MAX_DEPTH = 32
-MAX_ITEMS = 1_000
-_LIST_FIELDS = ("selected", "alternatives", "patterns_applied")
+_UNLIMITED = sys.maxsize
+_SMALL = 2**63  # ints within it are kept without a look at their size
+# Lone surrogates are the only str content UTF-8 cannot encode.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CUT_MARK = re.compile(r"…\[truncated \d+ chars\]")
 
 
 def truncate_text(text: str, limit: int) -> str:
@@ -43,6 +57,25 @@ def truncate_text(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     return text[:limit] + f"…[truncated {len(text) - limit} chars]"
+
+
+def clean_text(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD: encodable as UTF-8.
+
+    >>> clean_text("a" + chr(0xD800)) == "a\\ufffd"
+    True
+    """
+    if text.isascii() or _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def cut_text(text: str, limit: int) -> str:
+    """:func:`truncate_text`, then :func:`clean_text`; a text already cut to ``limit`` (its
+    marker starts at ``limit``) is kept as it is, so cutting twice changes nothing."""
+    if len(text) > limit and _CUT_MARK.fullmatch(text, limit) is None:
+        text = text[:limit] + f"…[truncated {len(text) - limit} chars]"
+    return clean_text(text)
 
 
 class _SecretKeys:
@@ -69,15 +102,27 @@ def _secret_keys(pattern: str) -> _SecretKeys:
 
 
 _KEPT = frozenset({int, float, bool, type(None)})  # what _cut returns as it is
+_NOT_MAPPINGS = frozenset({str, list, tuple, int, float, bool, type(None)})
+_STR = frozenset({str})  # _STR.issuperset(map(type, items)): every item is a plain str
 # json.dumps(value, ensure_ascii=False) without making an encoder per call.
 _json_text = json.JSONEncoder(ensure_ascii=False).encode
+Budget = list[int]  # [chars left]: a lower bound of the JSON text written so far, counted down
 
 
 class LenientJSON:
     """Converts anything to JSON-able values by the module's rules (never raises).
 
-    The output is made of ``dict`` (plain ``str`` keys), ``list``, ``str``, ``int``, finite
-    ``float``, ``bool`` and ``None`` only.
+    The output is made of ``dict`` (plain ``str`` keys), ``list``, ``str`` (no lone
+    surrogates), ``int``, finite ``float``, ``bool`` and ``None`` only, all new containers.
+
+    :meth:`snapshot` and its relatives convert a *top-level value* (an argument, a result,
+    each entry of a result or context mapping) under a budget of ``max_value_chars``
+    characters of JSON: they count, as they copy, a lower bound of the JSON text written so
+    far, and stop copying once it exceeds the budget. Such a value is returned as its JSON
+    text cut to ``max_value_chars`` characters plus ``"…[truncated N chars]"``: the first
+    ``max_value_chars`` characters are those of the whole value's JSON text, and N is then a
+    lower bound of the characters cut (the rest was never looked at). A value the count
+    keeps may still be longer once encoded: :meth:`truncate` cuts it exactly.
     """
 
     def __init__(self, settings: CaptureSettings) -> None:
@@ -85,19 +130,235 @@ class LenientJSON:
         self.secret = _secret_keys(settings.secret_keys) if settings.secret_keys else None
 
     def value(self, value: Any) -> Any:
-        """``value`` as JSON-able data."""
+        """``value`` as JSON-able data, whole (only a ``repr`` is cut)."""
         try:
-            return self._convert(value, 0)
+            return self._convert(value, 0, [_UNLIMITED])
         except Exception:
-            return self._repr(value)
+            return clean_text(self._repr(value))
 
     def convert_mapping(self, value: Any) -> dict[str, Any]:
         """Like :meth:`value`, always a dict (a non-mapping becomes ``{"value": ...}``)."""
         converted = self.value(value) if value is not None else {}
         return converted if isinstance(converted, dict) else {"value": converted}
 
+    # -- snapshots: budgeted copies ----------------------------------------------------------
+
+    def snapshot(self, value: Any, depth: int = 0) -> tuple[Any, int]:
+        """``(stored form, approximate size in characters)`` of one top-level value.
+
+        A string longer than ``max_value_chars`` is cut (with the marker); anything else is
+        converted under the budget (see the class)."""
+        kind = type(value)
+        limit = self.limit
+        if kind is str:
+            if len(value) <= limit:
+                return (value if value.isascii() else clean_text(value)), len(value) + 2
+            return cut_text(value, limit), limit + 24
+        if kind is float:
+            return (value if math.isfinite(value) else None), 8
+        if value is None or kind is bool or kind is int:
+            return self._convert(value, depth, [_UNLIMITED]), 8
+        if (
+            kind is list
+            and depth < MAX_DEPTH
+            and len(value) <= MAX_ITEMS
+            and _STR.issuperset(map(type, value))
+        ):
+            joined = "".join(value)  # short ASCII text only: copied as it is
+            if len(joined) + 4 * len(value) <= limit and joined.isascii():
+                return value[:], len(joined) + 4 * len(value) + 2
+        budget = [limit]
+        out: Any
+        try:
+            if kind is list and depth < MAX_DEPTH:
+                out = self._sequence(value[: MAX_ITEMS + 1], len(value), depth, budget)
+            elif isinstance(value, str):
+                return self.snapshot(str.__str__(value), depth)
+            else:
+                out = self._convert(value, depth, budget)
+        except Exception:
+            out = self._repr(value)
+        if type(out) is str:  # a repr, a date, an enum's text: kept unquoted, as a string is
+            return cut_text(out, limit), min(len(out), limit + 24) + 2
+        if budget[0] >= 0:
+            return out, limit - budget[0]
+        # Only what was counted is known to be in the whole value's text: N is a lower bound.
+        hidden = max(1, -budget[0])
+        return f"{_json_text(out)[:limit]}…[truncated {hidden} chars]", limit + 24
+
+    def snapshot_mapping(self, value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
+        """``(dict, approximate size)``: each entry of a mapping snapshotted as a top-level
+        value, secret-looking keys masked; a non-mapping becomes ``{"value": ...}``."""
+        if type(value) is not dict:
+            if not value and (value is None or isinstance(value, Mapping)):
+                return {}, 2
+            if not isinstance(value, Mapping):
+                stored, size = self.snapshot(value, depth)
+                return {"value": stored}, size + 10
+        if len(value) > MAX_ITEMS:
+            out, size = self.snapshot_mapping(dict(islice(value.items(), MAX_ITEMS)), depth)
+            out["…"] = f"[truncated {len(value) - MAX_ITEMS} keys]"
+            return out, size + 30
+        out = {}
+        size = 2
+        limit, secret = self.limit, self.secret
+        for key, item in value.items():
+            if type(key) is not str or len(key) > limit or not key.isascii():
+                key = self._name(key)
+            if secret is not None and secret.seen.get(key) is not False and secret(key):
+                out[key] = MASK
+            elif type(item) is str and len(item) <= limit and item.isascii():
+                out[key] = item
+                size += len(item)
+            elif (
+                item is None
+                or type(item) is bool
+                or (type(item) is int and -_SMALL < item < _SMALL)
+            ):
+                out[key] = item
+            elif (
+                type(item) is list
+                and depth < MAX_DEPTH - 1
+                and len(item) <= MAX_ITEMS
+                and _STR.issuperset(map(type, item))
+                and len(joined := "".join(item)) + 4 * len(item) <= limit
+                and joined.isascii()
+            ):
+                out[key] = item[:]  # short ASCII text only, as snapshot() would keep it
+                size += len(joined) + 4 * len(item)
+            else:
+                out[key], used = self.snapshot(item, depth + 1)
+                size += used
+            size += len(key) + 8
+        return out, size
+
+    def _name(self, key: Any) -> str:
+        name = clean_text(key if type(key) is str else self._key(key))
+        return name if len(name) <= self.limit else cut_text(name, self.limit)
+
+    def stored(self, value: Any) -> Any:
+        """``snapshot_entries(value)[0]``, with the common small values first: what the
+        LangChain hooks keep of each input and output."""
+        kind = type(value)
+        if kind is str:
+            if len(value) <= self.limit and value.isascii():
+                return value
+            return self.snapshot(value)[0]
+        if kind is dict:
+            return self.snapshot_mapping(value)[0]
+        if kind is float:
+            return value if math.isfinite(value) else None
+        if value is None or kind is bool or (kind is int and -_SMALL < value < _SMALL):
+            return value
+        return self.snapshot_entries(value)[0]
+
+    def snapshot_entries(self, value: Any) -> tuple[Any, int]:
+        """A result's snapshot: a mapping (or a model or dataclass, as their fields) entry by
+        entry, like :meth:`snapshot_mapping`; anything else as one top-level value."""
+        kind = type(value)
+        if kind is dict:
+            return self.snapshot_mapping(value)
+        if kind in _NOT_MAPPINGS:
+            return self.snapshot(value)
+        try:
+            if isinstance(value, Mapping):
+                return self.snapshot_mapping(value)
+            if isinstance(value, BaseModel):
+                return self.snapshot_mapping(value.model_dump(), 1)
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+                return self.snapshot_mapping(fields, 1)
+        except Exception:
+            return self.snapshot(self._repr(value))
+        return self.snapshot(value)
+
+    def snapshot_reasoning(
+        self, raw: Mapping[str, Any], found: Mapping[str, Any] | None = None
+    ) -> tuple[dict[str, Any], int]:
+        """The reasoning fields of ``raw`` (others are left out), then those of ``found`` (read
+        from the result) that ``raw`` has no value for, JSON-safe: values
+        :func:`clean_reasoning` will refuse stay recognisably wrong (NaN becomes ``"nan"``),
+        so it still warns about them; ``rationale`` is cut to ``max_value_chars``."""
+        out: dict[str, Any] = {}
+        size = 0
+        for fields in (raw, found):
+            if not fields:
+                continue
+            for name, value in fields.items():
+                if value is None or name in out:
+                    continue
+                if name in LIST_FIELDS:
+                    out[name] = kept = self._texts(value)
+                    size += 8 * len(kept)
+                elif name == "confidence":
+                    out[name] = self._number(value)
+                elif name == "scores":
+                    out[name] = kept = self._scores(value)
+                    size += 16 * len(kept) if isinstance(kept, dict) else 16
+                elif name == "rationale":
+                    text = cut_text(value if type(value) is str else text_of(value), self.limit)
+                    out[name] = text
+                    size += len(text)
+                else:
+                    continue
+                size += 16
+        return out, size
+
+    def snapshot_tags(self, tags: Any) -> list[str]:
+        """Tags as plain strings (each cut to ``max_value_chars``), at most ``MAX_ITEMS``."""
+        try:
+            items = list(tags)[:MAX_ITEMS] if not isinstance(tags, str) else [tags]
+        except TypeError:
+            items = [tags]
+        return [cut_text(t if type(t) is str else text_of(t), self.limit) for t in items]
+
+    def _texts(self, value: Any) -> list[str]:
+        """:func:`_str_list`'s strings, each cut to ``max_value_chars``."""
+        limit = self.limit
+        if type(value) is list or type(value) is tuple:
+            if len(value) <= MAX_ITEMS and _STR.issuperset(map(type, value)):
+                joined = "".join(value)
+                if len(joined) <= limit and joined.isascii():
+                    return list(value)
+            return [
+                text
+                if type(text) is str and len(text) <= limit and text.isascii()
+                else cut_text(text_of(getattr(text, "value", text)), limit)
+                for text in value[:MAX_ITEMS]
+            ]
+        return [cut_text(text, limit) for text in str_list(value)]
+
+    def _number(self, value: Any) -> Any:
+        # A number stays a number only if finite; what is not one is kept for the warning.
+        kind = type(value)
+        if kind is int or kind is bool:
+            return value
+        if kind is float:
+            return value if math.isfinite(value) else repr(value)
+        if isinstance(value, Real) and not isinstance(value, bool):
+            try:
+                number = float(value)
+            except Exception:
+                return self._repr(value)
+            return number if math.isfinite(number) else repr(number)
+        return self.snapshot(value)[0]
+
+    def _scores(self, scores: Any) -> Any:
+        if not isinstance(scores, Mapping):
+            return self.snapshot(scores)[0]
+        out: dict[str, Any] = {}
+        for index, (key, value) in enumerate(scores.items()):
+            if index == MAX_ITEMS:
+                out["…"] = f"[truncated {len(scores) - MAX_ITEMS} keys]"
+                break
+            out[cut_text(text_of(getattr(key, "value", key)), self.limit)] = self._number(value)
+        return out
+
+    # -- exact truncation of converted values ------------------------------------------------
+
     def truncate(self, value: Any) -> Any:
-        """Each top-level value (each entry of a dict) cut to ``max_value_chars`` of JSON."""
+        """Each top-level value (each entry of a dict) cut to ``max_value_chars`` of JSON;
+        a text already cut to that length is kept as it is."""
         if isinstance(value, dict):
             limit, cut = self.limit, self._cut
             return {
@@ -111,11 +372,13 @@ class LenientJSON:
 
     def _cut(self, value: Any) -> Any:
         if isinstance(value, str):
-            return value if len(value) <= self.limit else truncate_text(value, self.limit)
+            return value if len(value) <= self.limit else cut_text(value, self.limit)
         if value is None or isinstance(value, (bool, int, float)):
             return value
         text = _json_text(value)
         return value if len(text) <= self.limit else truncate_text(text, self.limit)
+
+    # -- conversion ----------------------------------------------------------------------------
 
     def _repr(self, value: Any) -> str:
         try:
@@ -124,78 +387,185 @@ class LenientJSON:
             text = f"<{type(value).__name__} object>"
         return truncate_text(text, self.limit)
 
-    def _convert(self, value: Any, depth: int) -> Any:
+    def _text(self, text: str, budget: Budget) -> str:
+        left = budget[0]
+        if not text.isascii():
+            text = clean_text(text)
+        if len(text) + 2 <= left:
+            budget[0] = left - len(text) - 2
+            return text
+        if len(text) > self.limit and _CUT_MARK.fullmatch(text, self.limit) is not None:
+            budget[0] = left - len(text) - 2  # a repr already cut: kept whole, as in full
+            return text
+        # Cut past the budget: the value becomes cut JSON text, which ends before this does.
+        kept = text[: max(left, 0) + 1]
+        budget[0] = left - len(kept) - 1
+        return kept
+
+    def _convert(self, value: Any, depth: int, budget: Budget) -> Any:
         if depth > MAX_DEPTH:
-            return self._repr(value)
+            return self._text(self._repr(value), budget)
         kind = type(value)
         # The exact built-in types first: the same results as the general rules below.
-        if kind is str or kind is bool or value is None:
-            return value
+        if kind is str:
+            return self._text(value, budget)
         if kind is dict:
-            return self._mapping(value, depth)
+            return self._mapping(value, depth, budget)
+        if value is None or kind is bool:
+            budget[0] -= 4
+            return value
         if kind is float:
+            budget[0] -= 3
             return value if math.isfinite(value) else None
-        if kind is int and value.bit_length() <= _MAX_INT_BITS:
-            return value
+        if kind is int:
+            bits = value.bit_length()
+            if bits <= _MAX_INT_BITS:
+                budget[0] -= max(1, bits * 3 // 10)  # at most its digits
+                return value
+            return self._text(self._repr(value), budget)  # stored, the record would not parse
         if kind is list:
-            return self._sequence(value[: MAX_ITEMS + 1], len(value), depth)
+            return self._sequence(value[: MAX_ITEMS + 1], len(value), depth, budget)
         if isinstance(value, Enum):
-            return self._convert(value.value, depth + 1)
-        if isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
-            return self._repr(value)  # stored as is, it would make the record unreadable
-        if value is None or isinstance(value, (bool, int, str)):
-            return value
-        if isinstance(value, float):
-            return value if math.isfinite(value) else None
+            return self._convert(value.value, depth + 1, budget)
+        if isinstance(value, str):
+            return self._text(str.__str__(value), budget)
+        if isinstance(value, (bool, int, float)):
+            return self._convert(_plain_number(value), depth, budget)
         if isinstance(value, Mapping):
-            return self._mapping(value, depth)
+            return self._mapping(value, depth, budget)
         if isinstance(value, (list, tuple)):
-            return self._sequence(list(value[: MAX_ITEMS + 1]), len(value), depth)
+            return self._sequence(list(value[: MAX_ITEMS + 1]), len(value), depth, budget)
         if isinstance(value, (set, frozenset)):
             items = sorted(value, key=repr) if len(value) <= MAX_ITEMS else list(value)
-            return self._sequence(items[: MAX_ITEMS + 1], len(value), depth)
-        return self._other(value, depth)
+            return self._sequence(items[: MAX_ITEMS + 1], len(value), depth, budget)
+        return self._other(value, depth, budget)
 
-    def _other(self, value: Any, depth: int) -> Any:
+    def _other(self, value: Any, depth: int, budget: Budget) -> Any:
         if isinstance(value, BaseModel):
-            return self._convert(value.model_dump(), depth + 1)
+            return self._convert(value.model_dump(), depth + 1, budget)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             fields = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
-            return self._convert(fields, depth + 1)
+            return self._convert(fields, depth + 1, budget)
         if isinstance(value, datetime):
-            return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat()
+            stamp = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+            return self._text(stamp.isoformat(), budget)
         if isinstance(value, (date, time)):
-            return value.isoformat()
+            return self._text(value.isoformat(), budget)
         if isinstance(value, Decimal):
+            budget[0] -= 3
             return float(value) if value.is_finite() else None
         if isinstance(value, (UUID, PurePath)):
-            return str(value)
+            return self._text(str(value), budget)
         if isinstance(value, Real):  # numpy scalars and other real numbers
+            budget[0] -= 3
             number = float(value)
             return number if math.isfinite(number) else None
-        return self._repr(value)
+        return self._text(self._repr(value), budget)
 
-    def _mapping(self, value: Mapping[Any, Any], depth: int) -> dict[str, Any]:
+    def _mapping(self, value: Mapping[Any, Any], depth: int, budget: Budget) -> dict[str, Any]:
+        # Plain keys and values are copied inline (a call each costs more than the copy).
         out: dict[str, Any] = {}
         secret = self.secret
         plain_values = depth < MAX_DEPTH  # a str, bool or None item is kept as it is
+        left = budget[0] - 1
         for index, (key, item) in enumerate(value.items()):
+            if left < 0:
+                break  # over budget: the rest is never part of the stored text
             if index == MAX_ITEMS:
-                out["…"] = f"[truncated {len(value) - MAX_ITEMS} keys]"
+                out["…"] = note = f"[truncated {len(value) - MAX_ITEMS} keys]"
+                left -= len(note) + 9
                 break
-            name = key if type(key) is str else self._key(key)
+            if index:
+                left -= 2
+            if type(key) is str and len(key) + 4 <= left and key.isascii():
+                name = key
+                left -= len(key) + 4
+            else:
+                budget[0] = left
+                name = self._text(key if type(key) is str else self._key(key), budget)
+                if budget[0] < 0:  # the key was cut: what follows it is past the stored text
+                    out[name + "…" if name in out else name] = None
+                    left = budget[0]
+                    break
+                left = budget[0] - 2
             if secret is not None and secret.seen.get(name) is not False and secret(name):
                 out[name] = MASK
-            elif plain_values and (type(item) is str or item is None or type(item) is bool):
-                out[name] = item
-            else:
-                out[name] = self._convert(item, depth + 1)
+                left -= 5
+                continue
+            if plain_values:
+                kind = type(item)
+                if kind is str:
+                    if len(item) + 2 <= left and item.isascii():
+                        out[name] = item
+                        left -= len(item) + 2
+                        continue
+                elif item is None or kind is bool:
+                    out[name] = item
+                    left -= 4
+                    continue
+                elif (kind is int and -_SMALL < item < _SMALL) or (
+                    kind is float and -math.inf < item < math.inf
+                ):
+                    out[name] = item
+                    left -= 1
+                    continue
+                if kind is dict and depth + 1 < MAX_DEPTH:
+                    budget[0] = left
+                    out[name] = self._mapping(item, depth + 1, budget)
+                    left = budget[0]
+                    continue
+            budget[0] = left
+            out[name] = self._convert(item, depth + 1, budget)
+            left = budget[0]
+        budget[0] = left - 1 if left >= 0 else left
         return out
 
-    def _sequence(self, items: list[Any], total: int, depth: int) -> list[Any]:
-        out = [self._convert(item, depth + 1) for item in items[:MAX_ITEMS]]
+    def _sequence(self, items: list[Any], total: int, depth: int, budget: Budget) -> list[Any]:
+        plain = depth < MAX_DEPTH  # items at the next depth are still converted, not repr'd
+        if plain and len(items) <= MAX_ITEMS and _STR.issuperset(map(type, items)):
+            joined = "".join(items)  # short ASCII text only: the copy is kept as it is
+            if len(joined) + 4 * len(items) + 2 <= budget[0] and joined.isascii():
+                budget[0] -= len(joined) + 4 * len(items)
+                return items
+        out: list[Any] = []
+        append, convert = out.append, self._convert
+        left = budget[0] - 1
+        for index, item in enumerate(items):
+            if left < 0 or index == MAX_ITEMS:
+                break
+            if index:
+                left -= 2
+            if plain:
+                kind = type(item)
+                if kind is str:
+                    if len(item) + 2 <= left and item.isascii():
+                        append(item)
+                        left -= len(item) + 2
+                        continue
+                elif item is None or kind is bool:
+                    append(item)
+                    left -= 4
+                    continue
+                elif (kind is int and -_SMALL < item < _SMALL) or (
+                    kind is float and -math.inf < item < math.inf
+                ):
+                    append(item)
+                    left -= 1
+                    continue
+                if kind is dict and depth + 1 < MAX_DEPTH:
+                    budget[0] = left
+                    append(self._mapping(item, depth + 1, budget))
+                    left = budget[0]
+                    continue
+            budget[0] = left
+            append(convert(item, depth + 1, budget))
+            left = budget[0]
+        budget[0] = left
+        if left < 0:
+            return out  # over budget: the rest is never part of the stored text
         if total > MAX_ITEMS:
-            out.append(f"…[truncated {total - MAX_ITEMS} items]")
+            append(self._text(f"…[truncated {total - MAX_ITEMS} items]", budget))
+        budget[0] -= 1
         return out
 
     def _key(self, key: Any) -> str:
@@ -210,117 +580,51 @@ class LenientJSON:
         return self._repr(key)
 
 
-def reasoning_from_result(result: Any) -> dict[str, Any]:
-    """Reasoning fields a result carries: a mapping's keys or an object's attributes.
-
-    Reads ``confidence``, ``scores``, ``selected``, ``alternatives``, ``patterns_applied``,
-    ``rationale`` and ``reasoning`` (a string is the rationale; a mapping or object gives more
-    of the fields). Values of an implausible type are ignored.
-    """
-    if result is None or isinstance(result, _SCALARS):
-        return {}
-    read = _reader(result)
-    found = _plausible_fields(read)
-    nested = read("reasoning")
-    if isinstance(nested, str):
-        found.setdefault("rationale", nested)
-    elif nested is not None and not isinstance(nested, _SCALARS):
-        for key, value in _plausible_fields(_reader(nested)).items():
-            found.setdefault(key, value)
-    return found
+def _plain_number(value: Any) -> Any:
+    """A bool, int or float subclass's value as the plain type (``IntEnum`` is an Enum)."""
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    return float(value)
 
 
-_SCALARS = (str, bytes, int, float, list, tuple, set)
-
-
-def _reader(source: Any) -> Callable[[str], Any]:
-    """``name -> value``: a mapping's key or an object's attribute; None when reading raises."""
-    mapping = isinstance(source, Mapping)
-
-    def read(name: str) -> Any:
-        try:
-            return source.get(name) if mapping else getattr(source, name, None)
-        except Exception:
-            return None
-
-    return read
-
-
-_PLAUSIBLE: dict[str, Callable[[Any], bool]] = {
-    "confidence": lambda v: isinstance(v, Real) and not isinstance(v, bool),
-    "scores": lambda v: isinstance(v, Mapping),
-    "selected": lambda v: isinstance(v, (str, list, tuple)),
-    "alternatives": lambda v: isinstance(v, (str, list, tuple)),
-    "patterns_applied": lambda v: isinstance(v, (str, list, tuple)),
-    "rationale": lambda v: isinstance(v, str),
-}
-
-
-def _plausible_fields(read: Callable[[str], Any]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    for name, plausible in _PLAUSIBLE.items():
-        value = read(name)
-        if value is not None and plausible(value):
-            found[name] = value
-    return found
-
-
-def clean_reasoning(raw: Mapping[str, Any], warn: Callable[[str], None]) -> dict[str, Any]:
-    """Fields for ``DecisionReasoning`` with every invalid value dropped (and warned about)."""
-    out: dict[str, Any] = {}
-    confidence = raw.get("confidence")
-    if confidence is not None:
-        if _unit_number(confidence):
-            out["confidence"] = float(confidence)
-        else:
-            warn(f"confidence {confidence!r} dropped: it must be a number in [0, 1]")
-    scores = raw.get("scores")
-    if scores is not None:
-        out["scores"] = _clean_scores(scores, warn)
-    for name in _LIST_FIELDS:
-        value = raw.get(name)
-        if value is not None:
-            out[name] = _str_list(value)
-    rationale = raw.get("rationale")
-    if rationale is not None:
-        out["rationale"] = rationale if isinstance(rationale, str) else _str(rationale)
-    return out
-
-
-def _unit_number(value: Any) -> bool:
-    if not isinstance(value, Real) or isinstance(value, bool):
-        return False
-    number = float(value)
-    return math.isfinite(number) and 0.0 <= number <= 1.0
-
-
-def _clean_scores(scores: Any, warn: Callable[[str], None]) -> dict[str, float]:
-    if not isinstance(scores, Mapping):
-        warn(f"scores {scores!r:.80} dropped: expected a mapping of names to numbers")
-        return {}
-    out: dict[str, float] = {}
-    for key, value in scores.items():
-        if isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value):
-            out[str(getattr(key, "value", key))] = float(value)
-        else:
-            warn(f"score {key!r}={value!r:.80} dropped: not a finite number")
-    return out
-
-
-def _str_list(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
+def json_size(value: Any) -> int:
+    """How many characters ``value`` (JSON-safe) takes as JSON text; 0 for None or when it
+    cannot be encoded. Never raises."""
+    if value is None:
+        return 0
+    if type(value) is str:
+        return len(value) + 2
     try:
-        return [_str(getattr(v, "value", v)) for v in list(value)[:MAX_ITEMS]]
-    except TypeError:
-        return [_str(value)]
-
-
-def _str(value: Any) -> str:
-    try:
-        return value if isinstance(value, str) else str(value)
+        return len(_json_text(value))
     except Exception:
-        return f"<{type(value).__name__} object>"
+        return 0
 
 
-__all__ = ["MASK", "LenientJSON", "clean_reasoning", "reasoning_from_result", "truncate_text"]
+_snapshotters: dict[int, tuple[CaptureSettings, LenientJSON]] = {}
+
+
+def snapshotter(settings: CaptureSettings) -> LenientJSON:
+    """The :class:`LenientJSON` for ``settings``, made once per settings object."""
+    found = _snapshotters.get(id(settings))
+    if found is not None and found[0] is settings:
+        return found[1]
+    made = LenientJSON(settings)
+    if len(_snapshotters) >= 64:
+        _snapshotters.clear()
+    _snapshotters[id(settings)] = (settings, made)
+    return made
+
+
+__all__ = [
+    "MASK",
+    "LenientJSON",
+    "clean_reasoning",
+    "clean_text",
+    "cut_text",
+    "json_size",
+    "reasoning_from_result",
+    "snapshotter",
+    "truncate_text",
+]

@@ -21,6 +21,10 @@ else :func:`set_default_memory`'s, else the store of ``open_store()``. Nested de
 calls become parent and child, also across asyncio tasks and in threads started through
 :class:`~agentmem_langchain.capture.ContextThreadPoolExecutor`. The user's exceptions pass
 through unchanged; the library's own problems are logged and counted, never raised.
+
+What is recorded is what the values were: the arguments as the call starts, the result,
+reasoning, tags and metadata as it ends, copied then (JSON-safe, cut to ``max_value_chars``
+per value) on the caller's thread; a later change to those objects changes no record.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from .capture import (
     current_parent,
     report_problem,
 )
+from .capture_values import clean_text, snapshotter
 from .config import DEFAULT_DECISION_TTL
 from .memory import MemoryManager
 from .models import utcnow
@@ -82,14 +87,14 @@ class _Options:
         target = getattr(fn, "__func__", fn)  # classmethod / staticmethod objects
         self.decision_type: str = decision_type or str(getattr(target, "__name__", "custom"))
         module, qualname = getattr(target, "__module__", "?"), getattr(target, "__qualname__", "?")
-        self.function = f"{module}.{qualname}"
+        self.function = clean_text(f"{module}.{qualname}")
         self.memory: MemoryManager | None = options["memory"]
         self.agent_id: str | None = options["agent_id"]
         self.capture_args: bool = options["capture_args"]
         self.capture_result: bool = options["capture_result"]
         self.confidence: Confidence = options["confidence"]
         self.redact: Redactor | None = options["redact"]
-        self.tags: list[str] = list(options["tags"] or [])
+        self.tags: list[str] = [clean_text(str(tag)) for tag in options["tags"] or ()]
         self.recorder: Recorder | None = None
         self.names: tuple[str, ...] = ()
         self.var_positional: str | None = None
@@ -186,17 +191,23 @@ def _begin(
             ttl, started_at = memory.decision_ttl, memory.clock()
         else:
             ttl, started_at = DEFAULT_DECISION_TTL, utcnow()
+        inputs: Any = None
+        size = 0
+        if opts.capture_args:  # the arguments as they are now: the function may change them
+            snapshot = snapshotter(recorder.settings).snapshot_mapping
+            inputs, size = snapshot(opts.bind(instance, args, kwargs))
         captured = CapturedDecision(
             agent_id=_agent_for(opts, instance, memory, parent),
             decision_type=opts.decision_type,
             started_at=started_at,
             parent_decision_id=parent_id,
             trace_id=trace_id,
-            inputs=opts.bind(instance, args, kwargs) if opts.capture_args else None,
+            inputs=inputs,
             tags=list(opts.tags),
             metadata={"function": opts.function},
             redact=opts.redact,
             ttl=ttl,
+            size=size,
         )
         return captured, recorder
     except Exception as exc:
@@ -216,9 +227,12 @@ def _end(opts: _Options, pending: _Pending, result: Any, error: BaseException | 
                     captured.reasoning["confidence"] = opts.confidence(result)
             else:
                 captured.reasoning["confidence"] = opts.confidence
+        # The result and the reasoning as they are now; the arguments were copied at the start.
+        captured.freeze(recorder.settings, inputs=False)
         recorder.submit(captured)
     except Exception as exc:
         report_problem("decorator", f"could not record a call of {opts.function}: {exc!r}", exc)
+        captured.freeze(recorder.settings, inputs=False)
         recorder.submit(captured)
 
 
@@ -408,7 +422,8 @@ def decision(
     ``capture_result`` turn off recording the arguments / the return value (reasoning
     fields of the result are still read). ``confidence`` is a number or a function of the
     result, used when the function does not set one itself. ``redact(data)`` sees
-    ``{"inputs", "result", "context"}`` as JSON copies before they are stored.
+    ``{"inputs", "result", "context"}`` as JSON copies (the snapshot taken at the call, large
+    values already cut) before they are stored.
     """
     options = {
         "memory": memory,
