@@ -380,7 +380,7 @@ class MemoryManager:
         """
         from .recorder import flush_all
 
-        return flush_all(timeout, agent_id=self.agent_id)
+        return flush_all(timeout, agent_id=self.agent_id, store=self.store)
 
     @property
     def recorder(self) -> Recorder:

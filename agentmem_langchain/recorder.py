@@ -82,6 +82,8 @@ class Recorder(StoreSide):
         self._overflow: deque[Item] = deque()  # waiting for the spill thread, after _items
         self._fresh_process_state()
         self._journal = Journal(self._journal_path(), on_bad_line=self._bad_journal_line)
+        #: The journal held entries of earlier processes when this recorder was made.
+        self._inherited = self._journal.has_data
         self._dead = DeadLetters(self._journal.path.with_suffix(".dead.jsonl"))
         self._counts = dict.fromkeys(
             (
@@ -266,11 +268,17 @@ class Recorder(StoreSide):
             fresh, self._dead_seen = dead > self._dead_seen, dead
         return done and not fresh
 
-    def flush_agent(self, agent_id: str, timeout: float | None = None) -> bool:
+    def flush_agent(
+        self, agent_id: str, timeout: float | None = None, *, journal: bool = True
+    ) -> bool:
         """Wait until every item accepted for ``agent_id`` is in the store, and the journal
         (which may hold the agent's records from earlier processes) is replayed."""
         return self._wait_until(
-            lambda: self._pending.get(agent_id, 0) == 0 and not self._journal.has_data, timeout
+            lambda: (
+                self._pending.get(agent_id, 0) == 0
+                and not (journal and self._inherited and self._journal.has_data)
+            ),
+            timeout,
         )
 
     def has_pending(self, agent_id: str | None = None) -> bool:
@@ -560,6 +568,7 @@ def recorder_for(store: MemoryStore, settings: RecorderSettings | None = None) -
             if orphan_segments(found._journal):
                 adopt_segments(found._journal)  # segments of processes that died
             if found._journal.refresh():
+                found._inherited = True
                 found.start()
     return found
 
@@ -608,8 +617,11 @@ def default_settings() -> RecorderSettings:
     return _default_settings
 
 
-def flush_all(timeout: float | None = None, *, agent_id: str | None = None) -> bool:
-    """Flush every recorder of this process (only ``agent_id``'s items, if given)."""
+def flush_all(
+    timeout: float | None = None, *, agent_id: str | None = None, store: object = None
+) -> bool:
+    """Flush every recorder of this process (only ``agent_id``'s items, if given; for the
+    recorder of ``store``, also what earlier processes journaled for it)."""
     ok = True
     deadline = None if timeout is None else time.monotonic() + timeout
     for recorder in list(_all):
@@ -617,7 +629,7 @@ def flush_all(timeout: float | None = None, *, agent_id: str | None = None) -> b
         if agent_id is None:
             ok = recorder.flush(left) and ok
         else:
-            ok = recorder.flush_agent(agent_id, left) and ok
+            ok = recorder.flush_agent(agent_id, left, journal=recorder.store is store) and ok
     return ok
 
 

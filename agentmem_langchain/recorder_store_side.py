@@ -66,6 +66,7 @@ class StoreSide:
     _next_replay_at: float
     _replay_delay: float
     _on_replayed: Callable[[int], None] | None
+    _inherited: bool
 
     @property
     def journal_path(self) -> Path:
@@ -375,6 +376,7 @@ class StoreSide:
             self._problem("journal", f"journal replay failed: {exc!r}", exc)
         with self._cond:
             if not self._journal.refresh():
+                self._inherited = False
                 # Empty: whatever this process journaled was replayed, here or elsewhere.
                 for agent, units in self._journaled.items():
                     self._release(agent, units)
