@@ -17,12 +17,12 @@ rules as a record built in memory.
 from __future__ import annotations
 
 import operator
-import traceback as _traceback
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .capture import CapturedDecision
+from .capture import CapturedDecision, _format_traceback, _safe_str
+from .capture_values import clean_text
 from .journal import Entry
 
 #: The fields a captured line keeps, all JSON-safe once the decision is frozen.
@@ -75,13 +75,13 @@ def captured_entry(item: CapturedDecision, source: str) -> Entry:
     fields: dict[str, Any] = {name: getattr(item, name) for name in _PLAIN}
     fields["started_at"] = item.started_at.isoformat()
     fields["ttl"] = None if item.ttl is None else item.ttl.total_seconds()
-    error = item.error
-    if error is not None:
-        fields["error_type"] = fields["error_type"] or type(error).__qualname__
+    if item.error is not None:
+        kind, message, trace = _described(item.error)
+        fields["error_type"] = fields["error_type"] or kind
         if fields["error_message"] is None:
-            fields["error_message"] = _text(error)
+            fields["error_message"] = message
         if not fields["traceback"]:
-            fields["traceback"] = _formatted(error)
+            fields["traceback"] = trace
     return {"src": source, "units": 1, "agent": item.agent_id, "kind": "captured", "c": fields}
 
 
@@ -99,11 +99,12 @@ def captured_rows_entry(items: Sequence[CapturedDecision], source: str) -> Entry
         ttl = row[_TTL]
         row[_TTL] = None if ttl is None else ttl.total_seconds()
         if error is not None:
-            row[_ERROR_TYPE] = row[_ERROR_TYPE] or type(error).__qualname__
+            kind, message, trace = _described(error)
+            row[_ERROR_TYPE] = row[_ERROR_TYPE] or kind
             if row[_ERROR_MESSAGE] is None:
-                row[_ERROR_MESSAGE] = _text(error)
+                row[_ERROR_MESSAGE] = message
             if not row[_TRACEBACK]:
-                row[_TRACEBACK] = _formatted(error)
+                row[_TRACEBACK] = trace
         rows.append(row)
     return {
         "src": source,
@@ -152,18 +153,13 @@ def captured_from_entry(entry: Entry) -> CapturedDecision:
     return item
 
 
-def _text(error: BaseException) -> str:
-    try:
-        return str(error)
-    except Exception:
-        return f"<{type(error).__name__}: str() failed>"
-
-
-def _formatted(error: BaseException) -> str:
-    try:
-        return "".join(_traceback.format_exception(type(error), error, error.__traceback__))
-    except Exception:
-        return ""
+def _described(error: BaseException) -> tuple[str, str, str]:
+    """The error's type name, message and traceback, as text any encoder takes."""
+    return (
+        type(error).__qualname__,
+        clean_text(_safe_str(error)),
+        clean_text(_format_traceback(error)),
+    )
 
 
 __all__ = [
