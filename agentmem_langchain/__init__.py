@@ -98,7 +98,7 @@ def flush(timeout: float | None = None) -> bool:
     recorders' ``flush_timeout``) passed first, for instance because a store is down (what
     was not written then is in the local journal, replayed later). Never raises.
     """
-    from .recorder import flush_all
+    from .capture.batch import flush_all
 
     return flush_all(timeout)
 

@@ -575,7 +575,7 @@ class Analytics(AnalyticsPlots):
     def _rows(
         self, window: _Window, decision_type: str | None, agent_id: str | None = None
     ) -> Iterator[_Row]:
-        from .recorder import wait_for_agent
+        from .capture.batch import wait_for_agent
 
         agent_id = agent_id or self.agent_id
         wait_for_agent(agent_id)  # read-your-writes, as MemoryManager's reads

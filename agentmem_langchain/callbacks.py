@@ -53,7 +53,6 @@ from uuid import UUID
 from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.tracers.context import register_configure_hook
 
-from ._callback_events import event_kind, post
 from ._callback_runs import (
     _PLAIN_OUTPUTS,
     CONFIDENCE_KEY,
@@ -70,8 +69,10 @@ from ._callback_runs import (
     read_llm_result,
     run_name,
 )
-from .capture import CapturedDecision, _current, fast_id
-from .capture_values import clean_text, cut_text, json_size
+from .capture.decision import CapturedDecision, fast_id
+from .capture.events import event_kind, post
+from .capture.hook import _current
+from .capture.values import clean_text, cut_text, json_size
 from .enums import DecisionType
 from .memory import MemoryManager
 

@@ -667,7 +667,7 @@ def import_command(
 
 @contextmanager
 def _opened(ctx: typer.Context, *, replay: bool = True) -> Iterator[MemoryStore]:
-    from .recorder import replay_pending
+    from .capture.batch import replay_pending
 
     store = ctx.obj.open()
     if replay:
@@ -689,7 +689,7 @@ def replay(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from .recorder import Recorder, default_settings
+    from .capture.batch import Recorder, default_settings
 
     with _cli_errors(), _opened(ctx, replay=False) as store:
         recorder = Recorder(store, default_settings())  # replays here, not in the background

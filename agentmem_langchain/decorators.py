@@ -37,21 +37,19 @@ from typing import Any, TypeVar, cast, overload
 
 import wrapt
 
-from .capture import (
-    CapturedDecision,
+from .capture.batch import Recorder, default_recorder, recorder_for
+from .capture.decision import CapturedDecision, Redactor, report_problem
+from .capture.hook import (
     ContextThreadPoolExecutor,
-    Redactor,
     _current,
     _suppressed,
     current_decision,
     current_parent,
-    report_problem,
 )
-from .capture_values import clean_text, snapshotter
+from .capture.values import clean_text, snapshotter
 from .config import DEFAULT_DECISION_TTL
 from .memory import MemoryManager
 from .models import utcnow
-from .recorder import Recorder, default_recorder, recorder_for
 
 F = TypeVar("F", bound=Callable[..., Any])
 Confidence = float | Callable[[Any], float] | None

@@ -31,8 +31,8 @@ from .stores._common import epoch_seconds
 from .stores.base import MemoryStore
 
 if TYPE_CHECKING:
+    from .capture.batch import Recorder
     from .coordination import MultiAgentCoordinator
-    from .recorder import Recorder
 
 #: How many earlier versions' statistics a pattern keeps in its ``history`` field.
 PATTERN_HISTORY_LIMIT = 20
@@ -79,7 +79,7 @@ class MemoryManager:
         #: What :meth:`now` calls (the capture hot paths call it directly).
         self.clock = clock
         self._coordinator: MultiAgentCoordinator | None = None
-        from .recorder import replay_pending
+        from .capture.batch import replay_pending
 
         replay_pending(self.store)  # what earlier processes journaled for this store
 
@@ -378,14 +378,14 @@ class MemoryManager:
         durable on return); False if ``timeout`` (default: the recorders' ``flush_timeout``)
         passed first because the store is down or hanging.
         """
-        from .recorder import flush_all
+        from .capture.batch import flush_all
 
         return flush_all(timeout, agent_id=self.agent_id, store=self.store)
 
     @property
     def recorder(self) -> Recorder:
         """The background recorder that writes captured decisions into this manager's store."""
-        from .recorder import recorder_for
+        from .capture.batch import recorder_for
 
         return recorder_for(self.store)
 
@@ -395,7 +395,7 @@ class MemoryManager:
         Waits for this agent's captured items only, and at most each recorder's ``read_wait``;
         never raises.
         """
-        from .recorder import wait_for_agent
+        from .capture.batch import wait_for_agent
 
         wait_for_agent(self.agent_id)
 

@@ -61,7 +61,7 @@ def _store(spec: str) -> Any:
 
 def child(spec: str, n: int, flags: list[str]) -> None:
     from agentmem_langchain import MemoryManager, decision
-    from agentmem_langchain.recorder import RecorderSettings, set_default_settings
+    from agentmem_langchain.capture import RecorderSettings, set_default_settings
 
     set_default_settings(
         RecorderSettings(
@@ -216,7 +216,7 @@ def sigkill_window(runs: int, n: int) -> dict[str, Any]:
 
 def journal_first_cost(rounds: int = 20, calls: int = 2_000) -> dict[str, Any]:
     from agentmem_langchain import MemoryManager, decision
-    from agentmem_langchain.recorder import Recorder, RecorderSettings, recorder_for
+    from agentmem_langchain.capture import Recorder, RecorderSettings, recorder_for
     from agentmem_langchain.stores.sqlite import SQLiteStore
 
     results: dict[str, list[float]] = {"plain": [], "default": [], "journal_first": []}
@@ -227,7 +227,7 @@ def journal_first_cost(rounds: int = 20, calls: int = 2_000) -> dict[str, Any]:
             settings = RecorderSettings(
                 journal_path=Path(tmp) / mode / "j.jsonl", journal_first=mode == "journal_first"
             )
-            from agentmem_langchain import recorder as recorder_module
+            from agentmem_langchain.capture import batch as recorder_module
 
             recorder_module._registry[id(store)] = Recorder(store, settings)
             memories[mode] = MemoryManager("bench-agent", store=store)

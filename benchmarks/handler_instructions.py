@@ -46,8 +46,10 @@ CONFIGS = {
 
 def child(config: str, invocations: int) -> None:
     """Run the chain ``invocations`` times with ``config`` (inside valgrind)."""
-    from agentmem_langchain import _callback_events, flush
+    from agentmem_langchain import flush
     from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
+    from agentmem_langchain.capture import events as _callback_events
+    from agentmem_langchain.capture import thread as capture_thread
     from agentmem_langchain.memory import MemoryManager
     from agentmem_langchain.stores.sqlite import SQLiteStore
 
@@ -56,7 +58,7 @@ def child(config: str, invocations: int) -> None:
     tmp = Path(tempfile.mkdtemp())
     os.environ["AGENTMEM_JOURNAL_DIR"] = str(tmp / "journal")
     if config == "hot":
-        _callback_events._woken = True  # as if the capture thread were awake: it never runs
+        capture_thread._woken = True  # as if the capture thread were awake: it never runs
     handler: Any = None
     if config == "noop":
         handler = NoOpHandler()

@@ -27,10 +27,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from agentmem_langchain.capture import Recorder, RecorderSettings, recorder_for
 from agentmem_langchain.decorators import decision
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.models import DecisionRecord
-from agentmem_langchain.recorder import Recorder, RecorderSettings, recorder_for
 from agentmem_langchain.stores.sqlite import SQLiteStore
 
 from .results import machine, write_section

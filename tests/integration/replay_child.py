@@ -42,7 +42,7 @@ def open_store(spec: str) -> Any:
 
 def decide(spec: str, n: int, ids_file: str, flags: list[str]) -> None:
     from agentmem_langchain import MemoryManager, decision
-    from agentmem_langchain.recorder import RecorderSettings, set_default_settings
+    from agentmem_langchain.capture import RecorderSettings, set_default_settings
 
     max_queue = int(flags[flags.index("--max-queue") + 1]) if "--max-queue" in flags else 10_000
     set_default_settings(

@@ -29,12 +29,11 @@ from typing import Any
 
 import pytest
 
-from agentmem_langchain import capture, journal
-from agentmem_langchain.capture import current_decision
+from agentmem_langchain.capture import RecorderSettings, current_decision, journal, recorder_for
+from agentmem_langchain.capture import decision as capture
 from agentmem_langchain.decorators import decision
 from agentmem_langchain.errors import StoreUnavailableError
 from agentmem_langchain.memory import MemoryManager
-from agentmem_langchain.recorder import RecorderSettings, recorder_for
 from agentmem_langchain.testing import InMemoryStore
 from tests.dynalite import DYNALITE, ROOT, DynaliteServer, DynaliteUnavailable
 from tests.waiting import wait_for

@@ -23,9 +23,9 @@ from agentmem_langchain.callbacks import (
     AgentMemoryCallbackHandler,
     AsyncAgentMemoryCallbackHandler,
 )
+from agentmem_langchain.capture import recorder_for
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.models import DecisionRecord
-from agentmem_langchain.recorder import recorder_for
 from agentmem_langchain.testing import InMemoryStore
 
 LOGPROBS = {"content": [{"token": "place", "logprob": -0.1}, {"token": "_order", "logprob": -0.3}]}

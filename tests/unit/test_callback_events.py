@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import tool
 
-from agentmem_langchain import _callback_events as events
 from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.capture import events, recorder_for
+from agentmem_langchain.capture import thread as capture_thread
 from agentmem_langchain.memory import MemoryManager
-from agentmem_langchain.recorder import recorder_for
 from agentmem_langchain.testing import InMemoryStore
 from tests.waiting import wait_for
 
@@ -39,11 +40,11 @@ def memory() -> MemoryManager:
 
 
 @pytest.fixture
-def no_capture_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def no_capture_thread() -> Iterator[None]:
     """Events wait until something drains them: the test decides when they are applied."""
-    monkeypatch.setattr(events, "IDLE", 0.0)  # a thread still polling for an earlier test stops
-    assert wait_for(lambda: not events._woken, timeout=5)
-    monkeypatch.setattr(events, "_wake_capture_thread", lambda: None)
+    capture_thread.unregister(events._stage)  # the thread goes on writing, not applying
+    yield
+    capture_thread.register(events._stage)
 
 
 def test_the_callers_thread_only_posts_the_capture_thread_applies(memory):
@@ -144,16 +145,16 @@ def test_only_registered_event_kinds_are_called(memory, no_capture_thread):
 
 
 def test_a_busy_caller_wakes_the_capture_thread_once(monkeypatch):
-    monkeypatch.setattr(events, "IDLE", 0.3)
-    assert wait_for(lambda: not events._woken, timeout=5)  # waiting to be woken
+    monkeypatch.setattr(capture_thread, "IDLE", 0.3)
+    assert wait_for(lambda: not capture_thread._woken, timeout=5)  # waiting to be woken
     wakes: list[int] = []
-    wake = events._wake_capture_thread
+    wake = capture_thread.wake
 
     def counted() -> None:
         wakes.append(1)
         wake()
 
-    monkeypatch.setattr(events, "_wake_capture_thread", counted)
+    monkeypatch.setattr(capture_thread, "wake", counted)
     applied: list[int] = []
     add = events.event_kind(lambda value: applied.append(value))
     for n in range(20):  # an event every 20 ms: never 0.3 s of quiet
@@ -162,7 +163,7 @@ def test_a_busy_caller_wakes_the_capture_thread_once(monkeypatch):
     assert wait_for(lambda: len(applied) == 20, timeout=5)
     assert applied == list(range(20)) and len(wakes) == 1
     # After 0.3 s without events it waits again, and the next event wakes it.
-    assert wait_for(lambda: not events._woken, timeout=5)
+    assert wait_for(lambda: not capture_thread._woken, timeout=5)
     events.post((add, 20))
     assert wait_for(lambda: len(applied) == 21, timeout=5)
     assert len(wakes) == 2

@@ -16,9 +16,9 @@ from agentmem_langchain.callbacks import (
     instrument_from_env,
     uninstrument,
 )
+from agentmem_langchain.capture import recorder_for
 from agentmem_langchain.errors import StoreUnavailableError
 from agentmem_langchain.memory import MemoryManager
-from agentmem_langchain.recorder import recorder_for
 from agentmem_langchain.testing import InMemoryStore
 
 

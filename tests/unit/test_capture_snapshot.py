@@ -25,12 +25,16 @@ from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 
 from agentmem_langchain import MemoryManager
-from agentmem_langchain._callback_events import drain
 from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
-from agentmem_langchain.capture import CapturedDecision, CaptureSettings, report_problem
-from agentmem_langchain.capture_values import MAX_ITEMS, LenientJSON, cut_text, snapshotter
+from agentmem_langchain.capture import (
+    CapturedDecision,
+    CaptureSettings,
+    recorder_for,
+    report_problem,
+)
+from agentmem_langchain.capture.events import drain
+from agentmem_langchain.capture.values import MAX_ITEMS, LenientJSON, cut_text, snapshotter
 from agentmem_langchain.decorators import current_decision, decision
-from agentmem_langchain.recorder import recorder_for
 from agentmem_langchain.stores.sqlite import SQLiteStore
 from agentmem_langchain.testing import InMemoryStore
 
@@ -418,19 +422,22 @@ def test_handler_records_a_tool_output_as_returned_not_as_later_changed(memory):
     assert all(r.metadata["result"]["price"] == 1.0 for r in tools)
 
 
-def test_handler_hooks_post_snapshots_not_the_callers_objects(memory, monkeypatch):
-    from agentmem_langchain import _callback_events as events
+def test_handler_hooks_post_snapshots_not_the_callers_objects(memory):
+    from agentmem_langchain.capture import events
+    from agentmem_langchain.capture import thread as capture_thread
 
-    posted: list[Any] = []
-    monkeypatch.setattr(events, "_wake_capture_thread", lambda: None)
     drain()
     handler = AgentMemoryCallbackHandler(memory, record_chains=True)
     request = {"query": ["btc"]}
     metadata = {"region": {"name": "eu"}}
     output = {"answer": ["yes"]}
     chain = RunnableLambda(lambda r: output, name="answer")
-    chain.invoke(request, config={"callbacks": [handler], "metadata": metadata})
-    posted = list(events._pending)
+    capture_thread.unregister(events._stage)  # the events stay posted until drained here
+    try:
+        chain.invoke(request, config={"callbacks": [handler], "metadata": metadata})
+        posted = list(events._pending)
+    finally:
+        capture_thread.register(events._stage)
     drain()
     for obj in (request, request["query"], metadata, metadata["region"], output):
         assert all(item is not obj for item in posted)

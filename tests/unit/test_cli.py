@@ -265,8 +265,7 @@ def test_export_csv_and_bad_import_files_exit_cleanly(linked_db, tmp_path):
 
 
 def test_replay_writes_what_an_earlier_process_journaled_and_counts_it(tmp_path, monkeypatch):
-    from agentmem_langchain.capture import CapturedDecision
-    from agentmem_langchain.recorder import Recorder, RecorderSettings
+    from agentmem_langchain.capture import CapturedDecision, Recorder, RecorderSettings
 
     path, journal = tmp_path / "replay.db", tmp_path / "journal"
     monkeypatch.setenv("AGENTMEM_JOURNAL_DIR", str(journal))

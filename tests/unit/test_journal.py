@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from agentmem_langchain.journal import Journal
+from agentmem_langchain.capture.journal import Journal
 
 
 def _entries(start: int, count: int) -> list[dict[str, int]]:

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from agentmem_langchain.capture import CapturedDecision
-from agentmem_langchain.errors import StoreUnavailableError
-from agentmem_langchain.models import DecisionOutcome, DecisionRecord
-from agentmem_langchain.recorder import (
+from agentmem_langchain.capture import (
+    CapturedDecision,
     OutcomeUpdate,
     Recorder,
     RecorderSettings,
     journal_key,
     recorder_for,
 )
+from agentmem_langchain.errors import StoreUnavailableError
+from agentmem_langchain.models import DecisionOutcome, DecisionRecord
 from agentmem_langchain.testing import InMemoryStore
 from tests.waiting import wait_for
 
@@ -53,8 +53,10 @@ class HangingStore(FlakyStore):
         super().__init__()
         self.release = threading.Event()
         self.entered = threading.Event()
+        self.waiting = 0  # records in the write that hangs
 
     def put_decisions(self, records):
+        self.waiting = len(records)
         self.entered.set()
         self.release.wait()
         super().put_decisions(records)
@@ -244,8 +246,9 @@ def test_full_queue_spills_by_default_off_the_callers_thread(tmp_path, monkeypat
     seen = watch_threads(recorder, monkeypatch)
     results = [recorder.submit(item()) for _ in range(10)]
     assert all(results)
-    # One decision is stuck in the hanging store; the other nine reach the journal.
-    assert wait_for(lambda: recorder.stats().spilled == 9)
+    # The first batch is stuck in the hanging store; the others reach the journal.
+    assert wait_for(store.entered.is_set)
+    assert wait_for(lambda: recorder.stats().spilled == 10 - store.waiting)
     assert settings.journal_path.exists()
     assert seen and threading.current_thread() not in seen
     store.release.set()

@@ -8,7 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from agentmem_langchain.recorder import Recorder, RecorderSettings
+from agentmem_langchain.capture import Recorder, RecorderSettings
 from agentmem_langchain.testing import InMemoryStore
 
 CHILD = textwrap.dedent(
@@ -16,7 +16,7 @@ CHILD = textwrap.dedent(
     import json, sys, time
     from pathlib import Path
     from agentmem_langchain.capture import CapturedDecision
-    from agentmem_langchain.recorder import Recorder, RecorderSettings
+    from agentmem_langchain.capture import Recorder, RecorderSettings
     from agentmem_langchain.testing import InMemoryStore
 
     class FileStore(InMemoryStore):

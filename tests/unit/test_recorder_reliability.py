@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from agentmem_langchain import capture
-from agentmem_langchain.capture import CapturedDecision
+from agentmem_langchain.capture import CapturedDecision, Recorder, RecorderSettings
+from agentmem_langchain.capture import decision as capture
+from agentmem_langchain.capture.journal import Journal
 from agentmem_langchain.errors import StoreUnavailableError
-from agentmem_langchain.journal import Journal
 from agentmem_langchain.models import DecisionRecord
-from agentmem_langchain.recorder import Recorder, RecorderSettings
 from agentmem_langchain.stores.sqlite import SQLiteStore
 from agentmem_langchain.testing import InMemoryStore
 from tests.waiting import wait_for
@@ -144,6 +143,7 @@ def test_journal_and_dead_letter_files_are_private_to_their_owner(tmp_path):
     recorder._spill(recorder._build_ops([captured()], settle_failures=False))
     recorder.submit(captured(POISON))
     recorder.flush(timeout=5)
+    assert wait_for(lambda: recorder.stats().dead_lettered == 1)
     folder = recorder.journal_path.parent
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for path in [recorder.dead_letter_path, *folder.glob("*.lock")]:

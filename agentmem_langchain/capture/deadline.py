@@ -1,8 +1,10 @@
-"""Store calls with a deadline: a hanging store must not hang the recorder.
+"""Stage 4, store calls with a deadline: a hanging store must not hang the capture thread.
 
-Each call runs on one daemon thread of its own; the caller waits up to ``timeout``. A call
-still running when the next one is asked for means the store hangs: the next call fails at
-once with :class:`StoreHungError` (and the recorder spills) instead of piling up threads.
+Each store's calls run on one daemon thread of its own (the only thread the pipeline has
+besides the capture thread); the caller waits up to ``timeout``, doing other work meanwhile
+if it passes ``while_waiting``. A call still running when the next one is asked for means
+the store hangs: the next call fails at once with :class:`StoreHungError` (and the recorder
+journals) instead of piling up threads.
 
 >>> caller = StoreCaller("doc")
 >>> caller.call(lambda a, b: a + b, (1, 2), timeout=5)
@@ -13,13 +15,17 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
-from .capture import suppress_capture
-from .errors import StoreUnavailableError
+from ..errors import StoreUnavailableError
+from .hook import suppress_capture
+
+#: How often a waiting caller does its other work (seconds).
+_SLICE = 0.02
 
 _Request = tuple[Callable[..., Any], tuple[Any, ...], "Future[Any]"]
 
@@ -37,8 +43,16 @@ class StoreCaller:
         self._busy: Future[Any] | None = None
         self._thread: threading.Thread | None = None
 
-    def call(self, fn: Callable[..., Any], args: tuple[Any, ...], timeout: float) -> Any:
-        """``fn(*args)``, or ``StoreHungError`` if it (or the previous call) is still running."""
+    def call(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        timeout: float,
+        while_waiting: Callable[[], object] | None = None,
+    ) -> Any:
+        """``fn(*args)``, or ``StoreHungError`` if it (or the previous call) is still running.
+
+        ``while_waiting`` is called every :data:`_SLICE` seconds until the call returns."""
         if self._busy is not None and not self._busy.done():
             raise StoreHungError(f"store {self.name}: an earlier call has not returned")
         future: Future[Any] = Future()
@@ -49,9 +63,17 @@ class StoreCaller:
             )
             self._thread.start()
         self._requests.put((fn, args, future))
+        deadline = time.monotonic() + timeout
+        while while_waiting is not None and deadline - time.monotonic() > _SLICE:
+            if wait((future,), _SLICE).done:
+                break
+            while_waiting()
         try:
-            return future.result(timeout)
+            return future.result(max(0.0, deadline - time.monotonic()))
         except FutureTimeout:
+            if future.done():
+                raise  # the store's own timeout error, not ours
+
             raise StoreHungError(
                 f"store {self.name}: no answer within {timeout} s; treating it as unavailable"
             ) from None

@@ -2,7 +2,7 @@
 
 :meth:`CapturedDecision.to_record <agentmem_langchain.capture.CapturedDecision.to_record>`
 has already made every captured value JSON-safe
-(:class:`~agentmem_langchain.capture_values.LenientJSON`), and validating those values again
+(:class:`~agentmem_langchain.capture.values.LenientJSON`), and validating those values again
 was most of what building a record cost. Each function here returns exactly the model that
 validation would return (or raises its ``ValidationError``): it checks the fields it is given
 by the model's own rules (ids, agent id, decision type, tags, numbers, strings); when every
@@ -21,7 +21,7 @@ import math
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from .models import (
+from ..models import (
     AGENT_ID_TEXT,
     MAX_LABEL_CHARS,
     ULID_TEXT,

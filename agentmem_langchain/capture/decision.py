@@ -3,14 +3,13 @@
 The hot path builds a :class:`CapturedDecision` and snapshots its values on the caller's
 thread (:meth:`CapturedDecision.freeze`): converted to JSON-safe copies, secret-looking keys
 masked, large values cut, so a later change to the caller's objects never changes the record.
-It hands the decision to a :class:`~agentmem_langchain.recorder.Recorder`, whose thread later
-calls :meth:`CapturedDecision.to_record`: redaction hooks, exact truncation, then the record,
-built without validating again what is already safe (:mod:`agentmem_langchain.capture_record`).
+It hands the decision to a :class:`~agentmem_langchain.capture.batch.Recorder`; the capture
+thread later calls :meth:`CapturedDecision.to_record`: redaction hooks, exact truncation, then
+the record, built without validating again what is already safe (:mod:`.record`).
 Nothing here raises into user code.
 
 >>> captured = CapturedDecision(agent_id="agent-1", decision_type="tool_call", inputs={"q": 1})
->>> with use_decision(captured):
-...     current_decision().confidence = 0.8
+>>> captured.confidence = 0.8
 >>> captured.to_record().reasoning.confidence
 0.8
 """
@@ -18,25 +17,22 @@ Nothing here raises into user code.
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import logging
 import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
-from .capture_reasoning import clean_reasoning, reasoning_from_result
-from .capture_record import context_model, decision_record, outcome_model, reasoning_model
-from .capture_values import LenientJSON, clean_text, cut_text, snapshotter
-from .config import DEFAULT_DECISION_TTL
-from .models import DecisionOutcome, DecisionRecord
-from .stores._common import epoch_seconds
+from ..config import DEFAULT_DECISION_TTL
+from ..models import DecisionOutcome, DecisionRecord
+from ..stores._common import epoch_seconds
+from .reasoning import clean_reasoning, reasoning_from_result
+from .record import context_model, decision_record, outcome_model, reasoning_model
+from .values import LenientJSON, clean_text, cut_text, snapshotter
 
 T = TypeVar("T")
 #: ``redact(data) -> data | None``: ``data`` is ``{"inputs", "result", "context"}`` as JSON
@@ -184,7 +180,7 @@ class CaptureSettings:
     ``max_value_chars``: each argument, the result (each entry of a mapping result), each
     context and metadata value is cut to this many characters of JSON, ending with
     ``"…[truncated N chars]"`` (N is a lower bound when the value was cut while it was
-    copied: see :class:`~agentmem_langchain.capture_values.LenientJSON`); so are the
+    copied: see :class:`~agentmem_langchain.capture.values.LenientJSON`); so are the
     rationale, each tag and the error message. ``secret_keys``: a
     regular expression (case-insensitive, searched in each mapping key) whose values are
     replaced by ``"***"``. ``redact``: a hook applied to every record after the decision's own.
@@ -437,9 +433,15 @@ def _captured_data(
             # Never store what the user's redaction could not vet.
             warn(f"decision {captured.decision_id}: redact hook failed ({exc!r}); values withheld")
             data = {"inputs": "[withheld: redaction failed]", "result": None, "context": {}}
+    if not redacted and captured.frozen and captured.size * _JSON_GROWTH <= convert.limit:
+        return data, False  # too small for any value to need a cut
     # The snapshot's count of characters is a lower bound: the exact cut is made here.
     cut = {key: convert.truncate(data.get(key)) for key in ("inputs", "result", "context")}
     return cut, redacted
+
+
+#: A character the snapshot counted as one is at most this many in JSON text (``\u0001``).
+_JSON_GROWTH = 6
 
 
 def _context(inputs: Any, extra: Any) -> dict[str, Any]:
@@ -486,114 +488,14 @@ def _tail(text: Any, limit: int) -> Any:
     return clean_text(f"…[truncated {len(text) - limit} chars]" + text[-limit:])
 
 
-# -- the current decision (contextvars) ---------------------------------------------------
-
-_current: contextvars.ContextVar[CapturedDecision | None] = contextvars.ContextVar(
-    "agentmem_current_decision", default=None
-)
-_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "agentmem_capture_suppressed", default=False
-)
-_resolvers: list[ParentResolver] = []
-
-
-def current_decision() -> CapturedDecision | None:
-    """The innermost decision being captured in this context (thread or task), or None."""
-    return _current.get()
-
-
-def current_parent() -> tuple[str | None, str | None]:
-    """``(parent_decision_id, trace_id)`` for a decision starting here; ``(None, None)`` at a root.
-
-    The innermost decorated decision wins; otherwise each registered resolver is asked (a
-    resolver that raises is logged and skipped).
-    """
-    parent = _current.get()
-    if parent is not None:
-        return parent.decision_id, parent.trace_id or parent.decision_id
-    for resolver in _resolvers:
-        try:
-            found = resolver()
-        except Exception as exc:
-            report_problem("resolver", "a parent resolver raised", exc)
-            continue
-        if found is not None and found[0] is not None:
-            return found[0], found[1] or found[0]
-    return None, None
-
-
-def current_parent_id() -> str | None:
-    """The id a decision starting here should name as its parent, or None."""
-    return current_parent()[0]
-
-
-def register_parent_resolver(resolver: ParentResolver) -> ParentResolver:
-    """Ask ``resolver`` for a parent when no decorated decision is active (idempotent)."""
-    if resolver not in _resolvers:
-        _resolvers.append(resolver)
-    return resolver
-
-
-def unregister_parent_resolver(resolver: ParentResolver) -> None:
-    """Stop asking ``resolver``; unknown resolvers are ignored."""
-    if resolver in _resolvers:
-        _resolvers.remove(resolver)
-
-
-@contextmanager
-def use_decision(captured: CapturedDecision | None) -> Iterator[CapturedDecision | None]:
-    """Make ``captured`` the current decision inside the block (children link to it)."""
-    token = _current.set(captured)
-    try:
-        yield captured
-    finally:
-        _current.reset(token)
-
-
-@contextmanager
-def suppress_capture() -> Iterator[None]:
-    """Inside the block, decorated functions run without recording anything."""
-    token = _suppressed.set(True)
-    try:
-        yield
-    finally:
-        _suppressed.reset(token)
-
-
-def capture_suppressed() -> bool:
-    """True inside :func:`suppress_capture` (and on the recorder's own threads)."""
-    return _suppressed.get()
-
-
-class ContextThreadPoolExecutor(ThreadPoolExecutor):
-    """A ``ThreadPoolExecutor`` whose tasks run in a copy of the submitter's context.
-
-    Decorated functions submitted here become children of the decision that submitted them
-    (a plain executor starts each task in an empty context).
-    """
-
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        context = contextvars.copy_context()
-        return super().submit(context.run, fn, *args, **kwargs)
-
-
 __all__ = [
     "DEFAULT_SECRET_KEYS",
     "REASONING_KEYS",
     "CaptureSettings",
     "CapturedDecision",
-    "ContextThreadPoolExecutor",
     "ParentResolver",
     "Redactor",
     "capture_error_count",
-    "capture_suppressed",
-    "current_decision",
-    "current_parent",
-    "current_parent_id",
     "fast_id",
-    "register_parent_resolver",
     "report_problem",
-    "suppress_capture",
-    "unregister_parent_resolver",
-    "use_decision",
 ]

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from .capture import CapturedDecision, _format_traceback, _safe_str
-from .capture_values import clean_text
+from .decision import CapturedDecision, _format_traceback, _safe_str
 from .journal import Entry
+from .values import clean_text
 
 #: The fields a captured line keeps, all JSON-safe once the decision is frozen.
 _PLAIN = (

@@ -3,7 +3,7 @@
 Unlike :mod:`agentmem_langchain.serialization` (which rejects what it cannot store), these
 rules never raise: whatever cannot be converted is kept as its (truncated) ``repr``, NaN and
 infinity become ``None``, and values of keys that look like secrets become ``"***"``.
-The reasoning fields' own rules are in :mod:`agentmem_langchain.capture_reasoning`.
+The reasoning fields' own rules are in :mod:`agentmem_langchain.capture.reasoning`.
 
 >>> from agentmem_langchain.capture import CaptureSettings
 >>> LenientJSON(CaptureSettings()).value({"api_key": "sk-1", "n": float("nan"), "s": {3, 1}})
@@ -30,7 +30,8 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from .capture_reasoning import (
+from ..serialization import _MAX_INT_BITS
+from .reasoning import (
     LIST_FIELDS,
     MAX_ITEMS,
     clean_reasoning,
@@ -38,10 +39,9 @@ from .capture_reasoning import (
     str_list,
     text_of,
 )
-from .serialization import _MAX_INT_BITS
 
 if TYPE_CHECKING:
-    from .capture import CaptureSettings
+    from .decision import CaptureSettings
 
 MASK = "***"
 MAX_DEPTH = 32

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .models import DecisionOutcome, DecisionRecord
+from ..models import DecisionOutcome, DecisionRecord
 
 try:
     import fcntl

@@ -1,16 +1,17 @@
-"""The background recorder: the only path from capture to a store.
+"""Stage 3, record to batch: the recorder, the only path from capture to a store.
 
 ``submit`` puts a captured decision (or an outcome) on a bounded in-memory queue and returns
 at once; it never raises, never blocks (unless ``on_full="block"``), never does I/O or
-serialization. A lazy daemon thread converts and batches items into ``store.put_decisions``
-(idempotent per decision id), retrying with exponential backoff. When the store keeps
-failing or hangs (a call running longer than ``write_timeout``), records are spilled to a
-local journal, ``.agentmem/journal/<store>.jsonl``, and replayed, in order, once the store
-answers again — also by the next process that opens the same store. When the queue is full
-(the store is slower than the producer), items go to a spill buffer that a second daemon
-thread writes to the journal, so even then the caller does no I/O. ``flush()`` waits until
-everything accepted is in the store; the recorder flushes at interpreter exit (spilling what
-it could not write) and starts afresh in a forked child.
+serialization. The capture thread takes the queue a batch at a time, converts it and writes
+it with ``store.put_decisions`` (idempotent per decision id), retrying with exponential
+backoff (:mod:`.store`). When the store keeps failing or hangs (a call running longer than
+``write_timeout``), records are spilled to a local journal,
+``.agentmem/journal/<store>.jsonl``, and replayed, in order, once the store answers again —
+also by the next process that opens the same store. When the queue is full (the store is
+slower than the producer), items go to a spill buffer that the capture thread journals (also
+while it waits for a store call), so even then the caller does no I/O. ``flush()`` waits
+until everything accepted is in the store; the recorder flushes at interpreter exit
+(spilling what it could not write) and starts afresh in a forked child.
 
 >>> from agentmem_langchain.testing import InMemoryStore
 >>> from agentmem_langchain.capture import CapturedDecision
@@ -35,12 +36,15 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-from ._callback_events import drain
-from .capture import CapturedDecision, fast_id, report_problem, suppress_capture
+from ..models import DecisionOutcome
+from ..stores.base import MemoryStore
+from . import thread
+from .deadline import StoreCaller
+from .decision import CapturedDecision, fast_id, report_problem
+from .events import drain
 from .journal import DeadLetters, Journal
 from .journal_ahead import WriteAhead, adopt_segments, orphan_segments
-from .models import DecisionOutcome
-from .recorder_settings import (
+from .settings import (
     DEFAULT_JOURNAL_DIR,
     Item,
     OnFull,
@@ -49,9 +53,7 @@ from .recorder_settings import (
     RecorderStats,
     journal_key,
 )
-from .recorder_store_side import _UNSCHEDULED, StoreSide, journal_path_for
-from .store_caller import StoreCaller
-from .stores.base import MemoryStore
+from .store import _UNSCHEDULED, StoreSide, journal_path_for
 
 _default_settings = RecorderSettings()
 
@@ -79,7 +81,7 @@ class Recorder(StoreSide):
         self.settings = settings or _default_settings
         self.key = key or journal_key(store)
         self._items: deque[Item] = deque()
-        self._overflow: deque[Item] = deque()  # waiting for the spill thread, after _items
+        self._overflow: deque[Item] = deque()  # the spill buffer: journaled first, after _items
         self._fresh_process_state()
         self._journal = Journal(self._journal_path(), on_bad_line=self._bad_journal_line)
         #: The journal held entries of earlier processes when this recorder was made.
@@ -102,17 +104,15 @@ class Recorder(StoreSide):
         self._dead_seen = 0  # dead letters already reported by a flush
         _install_process_hooks()
         _all.add(self)
+        thread.register(self)
 
     def _fresh_process_state(self) -> None:
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._start_lock = threading.Lock()
-        self._wake = threading.Event()
         self._items.clear()
         self._overflow.clear()
-        self._spill_wake = threading.Event()
-        self._spill_busy = threading.Lock()  # held while the spill thread holds items
-        self._spiller: threading.Thread | None = None
+        self._spill_busy = threading.Lock()  # held while spilled items are out of the buffers
         self._inflight: list[Item] = []
         self._pending: dict[str, int] = {}
         self._journaled: dict[str, int] = {}  # units this process journaled, not yet replayed
@@ -123,7 +123,6 @@ class Recorder(StoreSide):
         self._on_replayed: Callable[[int], None] | None = None
         self._ahead: WriteAhead | None = None
         self._waiters = 0
-        self._thread: threading.Thread | None = None
         self._stopping = False
         self._caller = StoreCaller(self.key)
         self._token = fast_id()  # marks this process's journal entries
@@ -145,7 +144,7 @@ class Recorder(StoreSide):
             size = _item_bytes(item)
             settings = self.settings
             with self._lock:
-                # Once items wait for the spill thread, newer ones queue behind them.
+                # Once items wait in the spill buffer, newer ones queue behind them.
                 queued = (
                     len(self._items) < settings.max_queue
                     and self._bytes + size <= settings.max_queue_bytes
@@ -159,10 +158,8 @@ class Recorder(StoreSide):
                 return self._when_full(item, size)
             if settings.journal_first:
                 self._write_ahead(item)
-            if self._thread is None:
-                self._ensure_thread()
-            if not self._wake.is_set():
-                self._wake.set()
+            if not thread._woken:
+                thread.wake()
             return True
         except Exception as exc:
             self._problem("submit", f"could not queue a decision: {exc!r}", exc)
@@ -189,7 +186,7 @@ class Recorder(StoreSide):
         return False
 
     def _buffer_for_spill(self, item: Item, size: int) -> bool:
-        # The queue is full because the store is slow or down: the spill thread journals it.
+        # The queue is full because the store is slow or down: the capture thread journals it.
         limit = self.settings.max_queue + self.settings.spill_buffer
         room = self.settings.max_queue_bytes // 4
 
@@ -205,9 +202,7 @@ class Recorder(StoreSide):
             self._accept(item.agent_id)
         if self.settings.journal_first:
             self._write_ahead(item)
-        if self._spiller is None:
-            self._ensure_spiller()
-        self._spill_wake.set()
+        thread.wake()
         return True
 
     def _wait_for_space(self, item: Item, size: int) -> bool:
@@ -226,7 +221,7 @@ class Recorder(StoreSide):
             self._accept(item.agent_id)
         if settings.journal_first:
             self._write_ahead(item)
-        self._wake.set()
+        thread.wake()
         return True
 
     def _room(self, full: Callable[[], bool]) -> bool:  # caller holds the lock
@@ -293,17 +288,17 @@ class Recorder(StoreSide):
         try:
             limit = self.settings.flush_timeout if timeout is None else timeout
             deadline = time.monotonic() + max(0.0, limit)
-            if threading.current_thread() is not self._thread:
-                drain()  # events LangChain hooks posted become items first
+            on_capture_thread = thread.is_capture_thread()
+            if not on_capture_thread:
+                drain()  # events hooks posted become items first
             with self._cond:
                 if done():
                     return True
-                if self._stopping or threading.current_thread() is self._thread:
-                    return False  # closed, or the recorder waiting for itself
+                if self._stopping or on_capture_thread:
+                    return False  # closed, or the capture thread waiting for itself
                 self._waiters += 1
             try:
-                self._ensure_thread()
-                self._wake.set()
+                thread.wake()
                 with self._cond:
                     while not done():
                         remaining = deadline - time.monotonic()
@@ -342,16 +337,14 @@ class Recorder(StoreSide):
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the thread now (it also starts on the first submit or flush)."""
-        self._ensure_thread()
-        self._wake.set()
+        """Have the capture thread step this recorder now (it also does on submit or flush)."""
+        thread.wake()
 
     def close(self, timeout: float | None = None) -> bool:
-        """Flush, then spill whatever is left, stop the thread and forget this recorder."""
+        """Flush, then spill whatever is left, and forget this recorder."""
         done = self.shutdown(timeout)
         self._stopping = True
-        self._wake.set()
-        self._spill_wake.set()
+        thread.unregister(self)
         with _registry_lock:
             if _registry.get(id(self.store)) is self:
                 del _registry[id(self.store)]
@@ -367,7 +360,7 @@ class Recorder(StoreSide):
         limit = self.settings.exit_timeout if timeout is None else timeout
         if self._store_answering() and self._flush_while_progressing(limit):
             return True
-        # The spill thread finishes what it holds (a local append) before the rest is taken.
+        # A spill under way (a local append) finishes before the rest is taken.
         busy = self._spill_busy.acquire(timeout=0.5)
         try:
             with self._lock:
@@ -404,68 +397,19 @@ class Recorder(StoreSide):
         return not self._failing and self._store_says_up()
 
     def _after_fork_in_child(self) -> None:
-        # The parent's queue and thread belong to the parent; the child starts empty.
+        # The parent's queue belongs to the parent; the child starts empty.
         self._fresh_process_state()
         self._journal.reset_after_fork()
 
-    def _ensure_thread(self) -> None:
-        with self._start_lock:
-            if self._thread is None:
-                self._thread = self._daemon(self._run, "recorder")
+    # -- the capture thread's stage ------------------------------------------------------
 
-    def _ensure_spiller(self) -> None:
-        with self._start_lock:
-            if self._spiller is None:
-                self._spiller = self._daemon(self._run_spiller, "spill")
+    rank = 1  # after the event stage: events become items before items become batches
 
-    def _daemon(self, target: Callable[[], None], role: str) -> threading.Thread:
-        thread = threading.Thread(target=target, name=f"agentmem-{role}-{self.key}", daemon=True)
-        thread.start()
-        return thread
-
-    # -- the spill thread ---------------------------------------------------------------
-
-    def _run_spiller(self) -> None:
-        with suppress_capture():
-            while not self._stopping:
-                self._spill_wake.wait()
-                self._spill_wake.clear()
-                try:
-                    while self._spill_some():
-                        pass
-                except Exception as exc:  # a bug here must not end the thread
-                    self._problem("spill", f"spill thread step failed: {exc!r}", exc)
-                    time.sleep(0.05)
-
-    def _spill_some(self) -> bool:
-        """Journal what waits in the spill buffer, with the queue ahead of it; False if empty."""
-        with self._spill_busy:
-            with self._cond:
-                if not self._overflow:
-                    return False
-                # Queued items are older: taking them first keeps the journal in order.
-                size = self.settings.batch_size
-                items = self._take(size)
-                items += self._take(size - len(items), overflow=True)
-                self._cond.notify_all()  # room for submitters waiting on either buffer
-            self._spill_items(items)
-        return True
-
-    # -- the recorder thread ------------------------------------------------------------
-
-    def _run(self) -> None:
-        with suppress_capture():  # the recorder's own work is never captured
-            while not self._stopping:
-                try:
-                    self._step()
-                except Exception as exc:  # a bug here must not end the thread
-                    self._problem("loop", f"recorder step failed: {exc!r}", exc)
-                    time.sleep(0.05)
-
-    def _step(self) -> None:
-        if not self._items:
-            self._wake.wait(self._idle_timeout())
-        self._wake.clear()
+    def step(self) -> bool:
+        """A replay when one is due, one batch written (or journaled behind the journal),
+        then one batch of the spill buffer journaled. True if items were taken."""
+        if self._stopping:
+            return False
         if self._journal.has_data and self._replay_due():
             self._replay()
         with self._cond:
@@ -480,8 +424,43 @@ class Recorder(StoreSide):
         with self._cond:
             self._inflight = []
             self._cond.notify_all()
+        spilled = self._spill_some()  # what the queue could not take, behind the batch
         if self.settings.journal_first:
             self._write_ahead_done()
+        return spilled or bool(batch)
+
+    def has_work(self) -> bool:
+        return bool(self._items or self._overflow)
+
+    def urgent(self) -> bool:
+        items = len(self._items)
+        return (
+            items >= self.settings.batch_size
+            or bool(self._overflow)
+            or bool(self._waiters and items)
+        )
+
+    def due(self) -> float | None:
+        return self._idle_timeout()
+
+    def _while_waiting(self) -> None:
+        """While a store call runs: hooks' events become items, the spill buffer drains."""
+        drain()
+        self._spill_some()
+
+    def _spill_some(self) -> bool:
+        """Journal one batch of the spill buffer, with the queue ahead of it; False if empty."""
+        if not self._overflow:
+            return False
+        with self._spill_busy:
+            with self._cond:
+                # Queued items are older: taking them first keeps the journal in order.
+                size = self.settings.batch_size
+                items = self._take(size)
+                items += self._take(size - len(items), overflow=True)
+                self._cond.notify_all()  # room for submitters waiting on either buffer
+            self._spill_items(items)
+        return bool(items)
 
     def _idle_timeout(self) -> float | None:
         if self._ahead is not None and self._ahead.dirty:
@@ -600,7 +579,7 @@ def default_recorder() -> Recorder:
         return _default[0]
     with _registry_lock:
         if not _default:
-            from .config import open_store
+            from ..config import open_store
 
             _default.append(Recorder(store_factory=open_store, key="default"))
     return _default[0]

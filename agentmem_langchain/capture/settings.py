@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .capture import CapturedDecision, CaptureSettings
-from .models import DecisionOutcome, DecisionRecord
+from ..models import DecisionOutcome, DecisionRecord
+from .decision import CapturedDecision, CaptureSettings
 
 OnFull = Literal["spill", "drop", "block"]
 DEFAULT_JOURNAL_DIR = Path(".agentmem") / "journal"

@@ -1,8 +1,8 @@
 """The recorder's store side: writing batches, retries, the journal, replay, dead letters.
 
-:class:`StoreSide` is the half of :class:`~agentmem_langchain.recorder.Recorder` that talks
+:class:`StoreSide` is the half of :class:`~agentmem_langchain.capture.Recorder` that talks
 to the store and to the files beside it; the recorder's queue, threads and lifecycle are in
-:mod:`agentmem_langchain.recorder`. A batch the store refuses is written again one record at
+:mod:`agentmem_langchain.capture`. A batch the store refuses is written again one record at
 a time, and a record refused even alone (and on a second try) is set aside in the
 dead-letter file, so a bad value costs at most its own record. What the store cannot take
 because it is down or hung goes to the journal, and is replayed in order, by this process or
@@ -18,8 +18,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .capture import CapturedDecision, suppress_capture
-from .errors import NotFoundError, StoreUnavailableError, ValidationError
+from ..errors import NotFoundError, StoreUnavailableError, ValidationError
+from ..models import DecisionOutcome, DecisionRecord
+from ..stores.base import MemoryStore
+from . import thread
+from .deadline import StoreCaller, StoreHungError
+from .decision import CapturedDecision
+from .hook import suppress_capture
 from .journal import DeadLetters, Entry, Journal, Op, chunks, op_entry
 from .journal_ahead import WriteAhead, adopt_segments
 from .journal_entries import (
@@ -29,10 +34,7 @@ from .journal_entries import (
     journal_ready,
     rows_as_entries,
 )
-from .models import DecisionOutcome, DecisionRecord
-from .recorder_settings import DEFAULT_JOURNAL_DIR, Item, OutcomeUpdate, RecorderSettings
-from .store_caller import StoreCaller, StoreHungError
-from .stores.base import MemoryStore
+from .settings import DEFAULT_JOURNAL_DIR, Item, OutcomeUpdate, RecorderSettings
 
 _UNSCHEDULED = float("-inf")
 
@@ -46,8 +48,6 @@ class StoreSide:
     _lock: threading.Lock
     _cond: threading.Condition
     _start_lock: threading.Lock
-    _wake: threading.Event
-    _thread: threading.Thread | None
     _items: deque[Item]
     _overflow: deque[Item]
     _inflight: list[Item]
@@ -94,6 +94,9 @@ class StoreSide:
         raise NotImplementedError
 
     def _warn(self, message: str) -> None:
+        raise NotImplementedError
+
+    def _while_waiting(self) -> None:
         raise NotImplementedError
 
     # -- writing ------------------------------------------------------------------------
@@ -170,7 +173,9 @@ class StoreSide:
             assert op.record is not None
             for attempt in (1, 2):
                 try:
-                    self._caller.call(self._put, ([op.record],), self.settings.write_timeout)
+                    self._caller.call(
+                        self._put, ([op.record],), self.settings.write_timeout, self._while_waiting
+                    )
                 except Exception as exc:
                     if not _refused(exc):
                         return run[position:]
@@ -212,7 +217,9 @@ class StoreSide:
         attempt = 0
         while True:
             try:
-                result = self._caller.call(fn, args, self.settings.write_timeout)
+                result = self._caller.call(
+                    fn, args, self.settings.write_timeout, self._while_waiting
+                )
                 self._failing = False
                 return result
             except StoreHungError:
@@ -344,8 +351,8 @@ class StoreSide:
             # producer that keeps spilling starve the replay for as long as it spills.
             if self._next_replay_at == _UNSCHEDULED:
                 self._next_replay_at = self.settings.clock() + self._replay_delay
-        if threading.current_thread() is not self._thread:
-            self._wake.set()  # an idle recorder thread learns that a replay is scheduled
+        if not thread.is_capture_thread():
+            thread.wake()  # an idle capture thread learns that a replay is scheduled
 
     def _set_aside(self, entry: Entry, why: BaseException | str, *, replayed: bool = False) -> None:
         """A record refused even on its own: into the dead-letter file, counted with why.

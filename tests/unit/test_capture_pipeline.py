@@ -1,0 +1,130 @@
+"""The capture pipeline's shape: one package, one capture thread plus one deadline thread per
+store, and no import from it back into the LangChain layer."""
+
+from __future__ import annotations
+
+import ast
+import threading
+from pathlib import Path
+
+from langchain_core.runnables import RunnableLambda
+
+import agentmem_langchain.capture as capture_package
+from agentmem_langchain import MemoryManager, decision, flush
+from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.capture import CapturedDecision, Recorder, RecorderSettings, thread
+from agentmem_langchain.stores.sqlite import SQLiteStore
+from agentmem_langchain.testing import InMemoryStore
+from tests.waiting import wait_for
+
+PACKAGE = Path(capture_package.__file__).parent
+#: Modules of the LangChain layer, which sits above the pipeline.
+LANGCHAIN_LAYER = {"callbacks", "_callback_runs", "decorators", "memory", "decision_logger"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, as written (relative imports keep their dots)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." * node.level + (node.module or ""))
+    return found
+
+
+def test_no_module_of_the_pipeline_imports_langchain_or_the_layer_above_it():
+    offenders = {}
+    for path in PACKAGE.glob("*.py"):
+        bad = {
+            name
+            for name in imported_modules(path)
+            if name.startswith("langchain")
+            or (name.lstrip(".").split(".")[0] in LANGCHAIN_LAYER and name.startswith(".."))
+        }
+        if bad:
+            offenders[path.name] = sorted(bad)
+    assert offenders == {}
+
+
+def test_the_stages_each_have_a_module_and_the_thread_model_is_told_once():
+    names = {path.stem for path in PACKAGE.glob("*.py")}
+    assert {"hook", "events", "decision", "record", "batch", "store", "journal"} <= names
+    doc = capture_package.__doc__ or ""
+    for stage in ("hook", "event", "record", "batch", "store or journal"):
+        assert f"**{stage}**" in doc
+    assert "one capture thread" in doc
+
+
+def agentmem_threads() -> set[str]:
+    return {t.name for t in threading.enumerate() if t.name.startswith("agentmem-")}
+
+
+def test_decorator_and_handler_capture_use_one_thread_and_one_per_store(tmp_path):
+    store = SQLiteStore(tmp_path / "pipeline.db")
+    memory = MemoryManager("pipeline-agent", store=store)
+
+    @decision("tool_call", memory=memory)
+    def choose(n: int) -> int:
+        return n % 3
+
+    handler = AgentMemoryCallbackHandler(memory)
+    chain = RunnableLambda(lambda s: s.strip(), name="parse")
+    for n in range(50):
+        choose(n)
+        chain.invoke(" btc ", config={"callbacks": [handler]})
+    assert flush(timeout=10)
+    recorder_threads = {name for name in agentmem_threads() if "recorder" in name}
+    spill_threads = {name for name in agentmem_threads() if "spill" in name}
+    assert recorder_threads == set() and spill_threads == set()
+    assert "agentmem-capture" in agentmem_threads()
+    key = memory.recorder.key
+    assert {name for name in agentmem_threads() if name.endswith(key)} == {f"agentmem-store-{key}"}
+    assert len(store.query_decisions("pipeline-agent", limit=500).items) == 100
+
+
+def test_the_capture_thread_writes_without_a_flush_and_steps_every_recorder(tmp_path):
+    stores = [InMemoryStore(), InMemoryStore()]
+    recorders = [
+        Recorder(store, RecorderSettings(journal_path=tmp_path / f"{n}.jsonl"))
+        for n, store in enumerate(stores)
+    ]
+    for recorder in recorders:
+        for _ in range(30):
+            recorder.submit(CapturedDecision(agent_id="agent-1", decision_type="tool_call"))
+    # No flush: the capture thread alone takes both queues to their stores.
+    assert wait_for(lambda: all(r.stats().written == 30 for r in recorders), timeout=10)
+    assert not thread.is_capture_thread()
+
+
+def test_a_flush_on_the_capture_thread_returns_at_once_instead_of_waiting_for_itself(tmp_path):
+    recorder = Recorder(InMemoryStore(), RecorderSettings(journal_path=tmp_path / "j.jsonl"))
+    answers: list[bool] = []
+
+    class Probe:
+        rank = 5
+
+        def step(self) -> bool:
+            if not answers:
+                recorder.submit(CapturedDecision(agent_id="agent-1", decision_type="tool_call"))
+                answers.append(recorder.flush(timeout=30))
+            return False
+
+        def has_work(self) -> bool:
+            return not answers
+
+        def urgent(self) -> bool:
+            return False
+
+        def due(self) -> float | None:
+            return None
+
+    probe = Probe()
+    thread.register(probe)
+    try:
+        thread.wake()
+        assert wait_for(lambda: bool(answers), timeout=10)
+    finally:
+        thread.unregister(probe)
+    assert answers == [False]  # it would have waited for its own next round
+    assert recorder.flush(timeout=10)
