@@ -61,6 +61,8 @@ bench: $(VENV)/.bench-installed node_modules/.installed
 	$(BIN)/python -m benchmarks.signals_bench
 	$(BIN)/python -m benchmarks.scaling_bench
 	$(BIN)/python -m benchmarks.soak
+	$(BIN)/python -m benchmarks.record_cpu
+	$(BIN)/python -m benchmarks.durability
 
 clean:
 	rm -rf $(VENV) node_modules .agentmem agentmem-demo .pytest_cache .mypy_cache .ruff_cache

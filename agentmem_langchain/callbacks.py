@@ -31,7 +31,7 @@ to those objects never changes a record), posts one event and returns. The captu
 applies events in order: it keeps a bounded run table, builds a
 :class:`~agentmem_langchain.capture.CapturedDecision` for each recorded run and hands it to the
 background recorder at the run's end; what only the record needs (its context, tags and the
-output's confidence) is worked out on the recorder's thread. A flush, a read
+output's confidence) is worked out when the record is converted. A flush, a read
 through a ``MemoryManager`` or a handler counter applies pending events first, so results
 never depend on the thread's timing. :func:`instrument` installs one handler on every
 LangChain run.
@@ -120,7 +120,7 @@ def _describe_run(
     metadata: Mapping[str, Any] | None,
     limit: int,
 ) -> None:
-    """The part of a run's decision built on the recorder's thread (``CapturedDecision.deferred``):
+    """The part of a run's decision built when it is converted (``CapturedDecision.deferred``):
     its context, tags and run id, and its confidence (pinned, else the output's); all of it
     JSON-safe, as the rest of the frozen decision (the metadata is the hook's snapshot)."""
     decision.context_extra = _context_extra(kind, name, metadata)
@@ -332,7 +332,7 @@ class _RunRecorder(HandlerBase):
         metadata: dict[str, Any] | None,
         started: tuple[datetime, float],  # started_at, and its perf_counter() reading
     ) -> None:
-        # What only the record needs is built on the recorder's thread, from the hook's copies
+        # What only the record needs is built when it is converted, from the hook's copies
         # of the metadata and the tags.
         details = (run, run.key, kind, name, tags, metadata, self._limit)
         link = run.link

@@ -35,6 +35,9 @@ from .memory import MemoryManager
 from .models import DecisionRecord, DecisionStats
 from .stores.base import MemoryStore
 
+#: The longest window a command accepts (100 years): longer reaches before year 1.
+MAX_HOURS = 24 * 365 * 100
+
 app = typer.Typer(
     help="Inspect and manage agentmem-langchain memory stores.",
     no_args_is_help=True,
@@ -151,7 +154,9 @@ def init(
 def stats(
     ctx: typer.Context,
     agent_id: AgentOption = None,
-    hours: Annotated[float, typer.Option(min=0.001, help="Window, in hours.")] = 24.0,
+    hours: Annotated[
+        float, typer.Option(min=0.001, max=MAX_HOURS, help="Window, in hours.")
+    ] = 24.0,
     as_json: JsonOption = False,
 ) -> None:
     """Success rate, confidence and latency of an agent's decisions in the last HOURS.
@@ -303,7 +308,9 @@ def signals(
 def calibration(
     ctx: typer.Context,
     agent_id: AgentOption = None,
-    hours: Annotated[float, typer.Option(min=0.001, help="Window, in hours.")] = 24.0,
+    hours: Annotated[
+        float, typer.Option(min=0.001, max=MAX_HOURS, help="Window, in hours.")
+    ] = 24.0,
     bins: Annotated[int, typer.Option(min=1, max=100, help="Reliability bins.")] = 10,
     decision_type: Annotated[str | None, typer.Option("--type", help="Only this type.")] = None,
     plot: Annotated[

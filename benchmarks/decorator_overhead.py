@@ -22,7 +22,6 @@ import asyncio
 import gc
 import json
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from typing import Any
 from agentmem_langchain import MemoryManager
 from agentmem_langchain.decorators import current_decision, decision
 from agentmem_langchain.testing import InMemoryStore
-from benchmarks.results import machine, write_section
+from benchmarks.results import machine, run_child, write_section
 
 SOURCES = ["coinglass", "cryptoquant", "glassnode"]
 BASELINE = "small args, sync"
@@ -222,13 +221,13 @@ def _markdown(command: str, options: argparse.Namespace, figures: dict[str, Any]
             *rows,
             "",
             f"Overhead = decorated call minus plain call, {options.calls} paired samples per case "
-            f"in each of {options.processes} fresh processes, the recorder thread running; "
+            f"in each of {options.processes} fresh processes, the capture thread running; "
             "median µs is the median over the processes of each one's median, 'per process' "
             "the range; '/ small sync' is the case's median divided by the small sync case's "
             "median in the same process. Arguments are snapshotted when the call starts (a "
             "copy cut at 4,000 characters of JSON), so a 32 KB argument costs a bounded copy. "
             f"Goal for small arguments, sync and async: under 20 µs: {goal} (slowest "
-            f"{slowest:.1f} µs). Off the caller's path, the recorder thread needs about "
+            f"{slowest:.1f} µs). Off the caller's path, the capture thread needs about "
             f"{recorder['median']:.0f} µs per record (build, validate, write to InMemoryStore); "
             f"dropped {figures['dropped']}, spilled {figures['spilled']}.",
         ]
@@ -253,8 +252,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             sys.executable, "-m", "benchmarks.decorator_overhead", "--child",
             "--calls", str(options.calls), "--burst", str(options.burst),
         ]  # fmt: skip
-        done = subprocess.run(child_command, capture_output=True, text=True, check=True)
-        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        runs.append(run_child(child_command, f"process {index + 1}"))
         baseline = runs[-1]["cases"][BASELINE]["median_us"]
         print(f"process {index + 1}/{options.processes}: small sync {baseline:.1f} µs", flush=True)
     figures = {

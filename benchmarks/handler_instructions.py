@@ -12,7 +12,7 @@ the count per invocation, start-up excluded. Configurations:
 * no callbacks; a no-op ``BaseCallbackHandler``; ``RunCollectorCallbackHandler``;
 * agentmem, hot path: the hooks post their events and nothing applies them (the capture
   thread is held off; the events are dropped every 1,000, and that freeing is counted);
-* agentmem, everything: the hooks, the capture thread matching runs, the recorder converting
+* agentmem, everything: the hooks, the capture thread matching runs and converting
   and SQLite writing every record, and a final flush (valgrind runs all threads on one core,
   so every thread's instructions are counted).
 
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
             "Per `invoke` of the same 5-step chain with one tool call, counted as the "
             f"difference between {args.large} and {args.small} invocations in a fresh "
             "interpreter. The hot path is what the agentmem hooks run on the caller's thread; "
-            "everything adds the capture, recorder and SQLite threads' work (under valgrind "
+            "everything adds the capture and SQLite threads' work (under valgrind "
             "an invocation takes far longer, so the capture thread's 50 ms polls come far "
             "more often per invocation than they do at full speed). Goal: the hot "
             f"path within 1.5x the no-op handler's overhead: {'met' if hot <= 1.5 else 'NOT met'}"

@@ -58,7 +58,6 @@ import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -81,7 +80,7 @@ from agentmem_langchain.capture import recorder_for
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.stores.sqlite import SQLiteStore
 
-from .results import machine, percentiles_ms, write_section
+from .results import machine, percentiles_ms, run_child, write_section
 
 #: A second no-op handler, timed like the others: its ratio to the first is the noise.
 NOISE = "no-op BaseCallbackHandler, again (noise gauge)"
@@ -315,7 +314,7 @@ def run_once(invocations: int, rounds: int, seed: int) -> dict[str, Any]:
         ours = handlers["AgentMemoryCallbackHandler"]
         assert isinstance(ours, AgentMemoryCallbackHandler)
         recorder = recorder_for(ours.memory.store)
-        time_invocations(five_step_chain(), ours, 1)  # starts the capture and recorder threads
+        time_invocations(five_step_chain(), ours, 1)  # starts the capture and store threads
         flush(timeout=60)
         _capture_thread[:] = [
             named_thread("agentmem-capture"),
@@ -366,10 +365,11 @@ def run_once(invocations: int, rounds: int, seed: int) -> dict[str, Any]:
 
 
 def plain_python_us_per_record(folder: Path, count: int = 4000, batch: int = 200) -> float:
-    """CPU µs per record for plain Python storing records like agentmem's: each built as a
-    dict (new id, ISO time, inputs, reasoning, outcome, result), ``json.dumps``, and a
-    batched ``executemany`` into a WAL table with three indexes (the floor the capture
-    pipeline is compared with)."""
+    """CPU µs per record for plain Python storing what agentmem stores: each record built as a
+    dict of the same shape as a stored decision (a new id, two ISO times, inputs, empty
+    reasoning, an outcome, metadata with the result), ``json.dumps``, and a batched
+    ``executemany`` into a WAL table with three indexes (the floor the capture pipeline is
+    compared with)."""
     conn = sqlite3.connect(folder / "plain.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -380,32 +380,51 @@ def plain_python_us_per_record(folder: Path, count: int = 4000, batch: int = 200
     conn.execute("CREATE INDEX by_time ON records (agent_id, ts)")
     conn.execute("CREATE INDEX by_kind ON records (agent_id, kind, ts)")
     conn.execute("CREATE INDEX by_success ON records (agent_id, success, ts)")
+    options = ["news", "prices", "social"]
     start = time.thread_time()
     for first in range(0, count, batch):
         rows = []
         for n in range(first, first + batch):
             now = datetime.now(timezone.utc)
+            record_id = uuid.uuid4().hex
             record = {
-                "decision_id": uuid.uuid4().hex,
+                "decision_id": record_id,
                 "agent_id": "bench-agent",
-                "decision_type": "tool_call",
+                "decision_type": "source_selection",
                 "timestamp": now.isoformat(),
-                "context": {"inputs": {"symbol": "BTC", "n": n}},
-                "reasoning": {"confidence": 0.8},
-                "outcome": {"success": True, "latency_ms": 1.5},
-                "metadata": {"function": "lookup", "result": {"price": 1.0}},
+                "parent_decision_id": None,
+                "trace_id": record_id,
+                "context": {
+                    "market": {},
+                    "cycle": None,
+                    "inputs": {"n": n, "options": options, "budget": 0.5},
+                    "extra": {},
+                },
+                "reasoning": {
+                    "scores": {},
+                    "selected": [],
+                    "alternatives": [],
+                    "patterns_applied": [],
+                    "confidence": None,
+                    "rationale": None,
+                },
+                "outcome": {
+                    "success": True,
+                    "quality_score": None,
+                    "latency_ms": 0.4,
+                    "error": None,
+                    "error_type": None,
+                    "recorded_at": now.isoformat(),
+                    "details": {},
+                },
+                "is_stm": True,
+                "consolidated": False,
+                "ttl": int(now.timestamp()) + 30 * 86400,
                 "tags": [],
+                "metadata": {"function": "choose", "result": options[n % 3]},
             }
-            rows.append(
-                (
-                    record["agent_id"],
-                    record["decision_id"],
-                    int(now.timestamp() * 1e6),
-                    record["decision_type"],
-                    1,
-                    json.dumps(record),
-                )
-            )
+            ts = int(now.timestamp() * 1e6)
+            rows.append(("bench-agent", record_id, ts, "source_selection", 1, json.dumps(record)))
         conn.execute("BEGIN")
         conn.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", rows)
         conn.execute("COMMIT")
@@ -572,10 +591,7 @@ def main(argv: list[str] | None = None) -> None:
     for seed in range(args.processes):
         child = [sys.executable, "-m", "benchmarks.handler_overhead", "--child", str(seed)]
         child += ["--invocations", str(args.invocations), "--rounds", str(args.rounds)]
-        done = subprocess.run(child, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise SystemExit(f"process {seed + 1} failed:\n{done.stderr[-3000:]}")
-        run = json.loads(done.stdout.strip().splitlines()[-1])
+        run = run_child(child, f"process {seed + 1}")
         runs.append(run)
         mine = run["configs"]["AgentMemoryCallbackHandler"]["median_ms"]
         none, noop = run["configs"][NONE]["median_ms"], run["configs"][NOOP]["median_ms"]

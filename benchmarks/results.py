@@ -62,3 +62,12 @@ def write_section(name: str, markdown: str, figures: dict[str, Any]) -> None:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     RESULTS_MD.write_text(text)
     (HERE / f"results-{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+
+
+def run_child(command: list[str], what: str) -> dict[str, Any]:
+    """Run a benchmark's child process; the JSON object its last line of output holds."""
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result

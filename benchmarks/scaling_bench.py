@@ -9,7 +9,7 @@ Two measurements, on the embedded SQLite store and on DynamoDB emulated by dynal
 * **Recorder throughput vs batch size**: ``--records`` (SQLite) / ``--dynalite-records``
   pre-built ``CapturedDecision`` items are ``submit``-ted to a fresh ``recorder_for(store,
   RecorderSettings(batch_size=B))`` and the clock stops when ``flush()`` returns (the records
-  are converted on the recorder's thread, so conversion is part of the cost). Median and worst
+  are converted on the capture thread, so conversion is part of the cost). Median and worst
   records/s of ``--repeats`` runs per batch size (``--batch-sizes`` / ``--dynalite-batch-sizes``;
   dynalite's BatchWriteItem takes at most 25 items, so larger batches are sent in chunks).
 * **Query latency as the store grows**: one agent's table is filled, in place, to each of
@@ -365,7 +365,7 @@ def markdown(args: argparse.Namespace, figures: dict[str, Any], command: str) ->
 ### Recorder throughput vs batch size
 
 `submit` of pre-built `CapturedDecision`s until `flush()` returns (conversion to records
-happens on the recorder's thread and is included), fresh store and recorder per run.
+happens on the capture thread and is included), fresh store and recorder per run.
 
 SQLite, {recorder_table(figures["recorder"]["sqlite"], args.records, args.repeats)}
 Converting a `CapturedDecision` (`to_record`: redaction, secret masking, JSON, truncation)

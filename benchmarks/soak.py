@@ -6,7 +6,7 @@ One thread calls a ``@decision``-decorated function ``--decisions`` times as fas
 The memory's store is a ``SQLiteStore`` in a temporary directory that sleeps
 ``--store-delay-us`` per record written (``put_decisions``), so its sustained rate is below
 the producer's and the recorder's defaults (a bounded queue, then ``on_full="spill"``: a spill
-buffer that a background thread journals) have to spill to the journal and replay it. RSS is sampled every ``--sample-every`` calls and while the
+buffer that the capture thread journals) have to spill to the journal and replay it. RSS is sampled every ``--sample-every`` calls and while the
 recorder drains, so boundedness is visible. At the end the recorder is flushed (up to
 ``--flush-timeout`` seconds) and the SQLite file itself is counted: every decision must be
 there exactly once. Results go to benchmarks/RESULTS.md (section ``soak``).
@@ -232,7 +232,7 @@ def report(r: dict[str, Any], command: str) -> str:
             f"`SQLiteStore` that sleeps {r['store_delay_us']} µs per record written (ceiling "
             f"{ceiling}), with the recorder's default settings: a queue of "
             f"{DEFAULTS.max_queue:,}, batches of {DEFAULTS.batch_size}, and when the queue is full "
-            f"a spill buffer of {DEFAULTS.spill_buffer:,} more that a background thread appends "
+            f"a spill buffer of {DEFAULTS.spill_buffer:,} more that the capture thread appends "
             "to the journal (the calling thread does no I/O; a producer that outruns the journal "
             "waits for room, which is what the slow calls are).",
             "",

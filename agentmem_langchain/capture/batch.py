@@ -33,7 +33,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ..models import DecisionOutcome
@@ -42,7 +42,7 @@ from . import thread
 from .deadline import StoreCaller
 from .decision import CapturedDecision, fast_id, report_problem
 from .events import drain
-from .journal import DeadLetters, Journal
+from .journal import DeadLetters, Journal, Op
 from .journal_ahead import WriteAhead, adopt_segments, orphan_segments
 from .settings import (
     DEFAULT_JOURNAL_DIR,
@@ -63,7 +63,7 @@ class Recorder(StoreSide):
 
     Get the shared one with :func:`recorder_for`; build one directly only to choose
     settings per instance (tests). ``store_factory`` opens the store lazily on the
-    recorder's thread (the default recorder uses it, so capture never opens files).
+    store's thread (the default recorder uses it, so capture never opens files).
     """
 
     def __init__(
@@ -172,6 +172,8 @@ class Recorder(StoreSide):
     def _accept(self, agent: str) -> None:  # caller holds the lock
         self._counts["accepted"] += 1
         self._outstanding += 1
+        if self._outstanding == 1:
+            _busy.add(self)  # alive until written, even if its owner lets go of it
         self._pending[agent] = self._pending.get(agent, 0) + 1
 
     def _when_full(self, item: Item, size: int) -> bool:
@@ -345,6 +347,7 @@ class Recorder(StoreSide):
         done = self.shutdown(timeout)
         self._stopping = True
         thread.unregister(self)
+        _busy.discard(self)
         with _registry_lock:
             if _registry.get(id(self.store)) is self:
                 del _registry[id(self.store)]
@@ -482,8 +485,18 @@ class Recorder(StoreSide):
             self._release(agent, units)
             self._cond.notify_all()
 
+    def _settle_all(self, ops: Sequence[Op], how: str) -> None:
+        """``_settle`` for each op, under one hold of the lock."""
+        with self._cond:
+            for op in ops:
+                self._counts[how] += op.units
+                self._release(op.agent, op.units)
+            self._cond.notify_all()
+
     def _release(self, agent: str, units: int) -> None:  # caller holds the lock
         self._outstanding = max(0, self._outstanding - units)
+        if self._outstanding == 0:
+            _busy.discard(self)
         left = self._pending.get(agent, 0) - units
         if left > 0:
             self._pending[agent] = left
@@ -526,6 +539,8 @@ def _item_bytes(item: Item) -> int:
 _registry: dict[int, Recorder] = {}
 _registry_lock = threading.Lock()
 _all: weakref.WeakSet[Recorder] = weakref.WeakSet()
+#: Recorders holding items not yet written: the capture thread holds its stages weakly.
+_busy: set[Recorder] = set()
 _default: list[Recorder] = []
 _hooks_installed = False
 
@@ -646,6 +661,7 @@ def _flush_at_exit() -> None:
 def _after_fork_in_child() -> None:
     global _registry_lock
     _registry_lock = threading.Lock()
+    _busy.clear()  # the parent's items are the parent's to write
     for recorder in list(_all):
         recorder._after_fork_in_child()
 

@@ -24,6 +24,8 @@ from typing import Any
 from ..errors import StoreUnavailableError
 from .hook import suppress_capture
 
+#: A store's thread ends after this long without a call (seconds); the next call starts one.
+IDLE_EXIT = 60.0
 #: How often a waiting caller does its other work (seconds).
 _SLICE = 0.02
 
@@ -42,6 +44,7 @@ class StoreCaller:
         self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._busy: Future[Any] | None = None
         self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()  # the thread's start and end
 
     def call(
         self,
@@ -57,12 +60,14 @@ class StoreCaller:
             raise StoreHungError(f"store {self.name}: an earlier call has not returned")
         future: Future[Any] = Future()
         self._busy = future
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._serve, name=f"agentmem-store-{self.name}", daemon=True
-            )
-            self._thread.start()
-        self._requests.put((fn, args, future))
+        with self._lock:
+            self._requests.put((fn, args, future))
+            if self._thread is None:
+                started = threading.Thread(
+                    target=self._serve, name=f"agentmem-store-{self.name}", daemon=True
+                )
+                started.start()  # if this fails, the call times out and the next one retries
+                self._thread = started
         deadline = time.monotonic() + timeout
         while while_waiting is not None and deadline - time.monotonic() > _SLICE:
             if wait((future,), _SLICE).done:
@@ -73,7 +78,6 @@ class StoreCaller:
         except FutureTimeout:
             if future.done():
                 raise  # the store's own timeout error, not ours
-
             raise StoreHungError(
                 f"store {self.name}: no answer within {timeout} s; treating it as unavailable"
             ) from None
@@ -81,11 +85,19 @@ class StoreCaller:
     def _serve(self) -> None:
         with suppress_capture():
             while True:
-                fn, args, future = self._requests.get()
+                try:
+                    fn, args, future = self._requests.get(timeout=IDLE_EXIT)
+                except queue.Empty:
+                    with self._lock:
+                        if self._requests.empty():
+                            self._thread = None  # the next call starts a new one
+                            return
+                    continue
                 try:
                     future.set_result(fn(*args))
                 except BaseException as exc:
                     future.set_exception(exc)
+                del fn, args, future  # idle, this thread keeps no caller alive
 
 
 __all__ = ["StoreCaller", "StoreHungError"]

@@ -93,7 +93,7 @@ def suppress_capture() -> Iterator[None]:
 
 
 def capture_suppressed() -> bool:
-    """True inside :func:`suppress_capture` (and on the recorder's own threads)."""
+    """True inside :func:`suppress_capture` (and on the capture pipeline's own threads)."""
     return _suppressed.get()
 
 

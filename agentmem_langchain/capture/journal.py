@@ -43,8 +43,10 @@ Entry = dict[str, Any]
 class Journal:
     """An append-only JSON-lines file with in-order, partial-progress replay."""
 
-    #: Entries a replay reads and applies at once (bounds its memory, whatever the backlog).
+    #: Lines a replay reads and applies at once, and bytes (a line of rows holds a batch):
+    #: the bound of its memory, whatever the backlog.
     HEAD_ENTRIES = 2_000
+    HEAD_BYTES = 1 << 20
 
     def __init__(self, path: Path, on_bad_line: Callable[[str], None] | None = None) -> None:
         self.path = path
@@ -161,7 +163,8 @@ class Journal:
             return 0
 
     def _read_head(self, start: int) -> bytes:
-        """Up to ``HEAD_ENTRIES`` lines from byte ``start``; caller holds the append lock.
+        """Up to ``HEAD_ENTRIES`` lines (and about ``HEAD_BYTES``, at least one line) from
+        byte ``start``; caller holds the append lock.
 
         Appends hold that lock until their last byte is written, so a last line without its
         newline was torn by a crash: it is returned too, and ``_parse`` reports it once.
@@ -170,6 +173,7 @@ class Journal:
             with open(self.path, "rb") as handle:
                 handle.seek(start)
                 lines = []
+                size = 0
                 for _ in range(self.HEAD_ENTRIES):
                     line = handle.readline()
                     if not line:
@@ -177,6 +181,9 @@ class Journal:
                     lines.append(line)
                     if not line.endswith(b"\n"):
                         break  # torn by a crash: _parse skips (and reports) it
+                    size += len(line)
+                    if size >= self.HEAD_BYTES:
+                        break
                 return b"".join(lines)
         except FileNotFoundError:
             return b""

@@ -81,6 +81,9 @@ class StoreSide:
     def _settle(self, agent: str, units: int, how: str) -> None:
         raise NotImplementedError
 
+    def _settle_all(self, ops: Sequence[Op], how: str) -> None:
+        raise NotImplementedError
+
     def _release(self, agent: str, units: int) -> None:
         raise NotImplementedError
 
@@ -145,8 +148,7 @@ class StoreSide:
             try:
                 if run:
                     self._with_retries(self._put, [op.record for op in run])
-                    for op in run:
-                        self._settle(op.agent, op.units, "written")
+                    self._settle_all(run, "written")
                     index += len(run)
                 else:
                     self._apply_outcome(ops[index])

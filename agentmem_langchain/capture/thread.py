@@ -129,15 +129,7 @@ def _poll() -> None:
     """Step the stages until :data:`IDLE` seconds pass with nothing to do."""
     quiet_since = time.monotonic()
     while True:
-        did = False
-        urgent = False
-        for stage in _live_stages():
-            try:
-                did = stage.step() or did
-                urgent = urgent or stage.urgent()
-            except Exception as exc:  # a bug in a stage must not end the thread
-                report_problem("capture", f"a capture step failed: {exc!r}", exc)
-                time.sleep(0.05)
+        did, urgent = _round()
         now = time.monotonic()
         if did:
             quiet_since = now
@@ -146,6 +138,21 @@ def _poll() -> None:
         if not (did and urgent):  # more to do at once only after a round that did some
             _wake_event.wait(LINGER)
             _wake_event.clear()
+
+
+def _round() -> tuple[bool, bool]:
+    """One step of every stage: whether any did work, and whether any is urgent. (Its own
+    function: between rounds the thread holds no stage, so a stage let go of can be freed.)"""
+    did = False
+    urgent = False
+    for stage in _live_stages():
+        try:
+            did = stage.step() or did
+            urgent = urgent or stage.urgent()
+        except Exception as exc:  # a bug in a stage must not end the thread
+            report_problem("capture", f"a capture step failed: {exc!r}", exc)
+            time.sleep(0.05)
+    return did, urgent
 
 
 def _due() -> float | None:

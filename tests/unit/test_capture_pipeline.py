@@ -4,13 +4,15 @@ store, and no import from it back into the LangChain layer."""
 from __future__ import annotations
 
 import ast
+import gc
 import threading
+import weakref
 from pathlib import Path
 
 from langchain_core.runnables import RunnableLambda
 
 import agentmem_langchain.capture as capture_package
-from agentmem_langchain import MemoryManager, decision, flush
+from agentmem_langchain import MemoryManager, decision
 from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.capture import CapturedDecision, Recorder, RecorderSettings, thread
 from agentmem_langchain.stores.sqlite import SQLiteStore
@@ -73,7 +75,7 @@ def test_decorator_and_handler_capture_use_one_thread_and_one_per_store(tmp_path
     for n in range(50):
         choose(n)
         chain.invoke(" btc ", config={"callbacks": [handler]})
-    assert flush(timeout=10)
+    assert memory.flush(timeout=10)
     recorder_threads = {name for name in agentmem_threads() if "recorder" in name}
     spill_threads = {name for name in agentmem_threads() if "spill" in name}
     assert recorder_threads == set() and spill_threads == set()
@@ -128,3 +130,39 @@ def test_a_flush_on_the_capture_thread_returns_at_once_instead_of_waiting_for_it
         thread.unregister(probe)
     assert answers == [False]  # it would have waited for its own next round
     assert recorder.flush(timeout=10)
+
+
+def test_a_recorder_let_go_of_with_items_queued_still_writes_them(tmp_path):
+    store = InMemoryStore()
+    recorder = Recorder(store, RecorderSettings(journal_path=tmp_path / "j.jsonl"))
+    thread.unregister(recorder)  # not stepped until the test says so
+    ids = []
+    for _ in range(20):
+        captured = CapturedDecision(agent_id="agent-1", decision_type="tool_call")
+        ids.append(captured.decision_id)
+        assert recorder.submit(captured)
+    held = weakref.ref(recorder)
+    del recorder
+    gc.collect()
+    alive = held()
+    assert alive is not None  # kept while it holds items not yet written
+    thread.register(alive)
+    thread.wake()
+    del alive
+    assert wait_for(lambda: all(store.get_decision("agent-1", i) for i in ids), timeout=10)
+
+    def released() -> bool:
+        gc.collect()
+        return held() is None
+
+    assert wait_for(released, timeout=10)  # written: nothing holds it any more
+
+
+def test_a_store_thread_ends_when_idle_and_the_next_call_starts_another(monkeypatch):
+    from agentmem_langchain.capture import deadline
+
+    monkeypatch.setattr(deadline, "IDLE_EXIT", 0.1)
+    caller = deadline.StoreCaller("idle-test")
+    assert caller.call(lambda a, b: a + b, (1, 2), timeout=5) == 3
+    assert wait_for(lambda: "agentmem-store-idle-test" not in agentmem_threads(), timeout=5)
+    assert caller.call(lambda a, b: a * b, (3, 4), timeout=5) == 12

@@ -86,6 +86,17 @@ def test_malformed_agent_id_exits_2(db):
     assert "agent_id" in result.output
 
 
+@pytest.mark.parametrize("command", ["stats", "calibration"])
+def test_a_window_reaching_before_year_one_exits_2_and_a_century_works(db, command):
+    result = invoke("--sqlite-path", str(db), command, "--agent-id", "cli-agent", "--hours", "1e9")
+    assert result.exit_code == 2  # a usage error, not an OverflowError
+    assert "--hours" in result.output
+    century = invoke(
+        "--sqlite-path", str(db), command, "--agent-id", "cli-agent", "--hours", "876000"
+    )
+    assert century.exit_code == 0, century.output
+
+
 def test_unknown_store_exits_2(tmp_path):
     result = invoke("--store", "postgres", "init")
     assert result.exit_code == 2

@@ -53,6 +53,26 @@ def test_a_long_journal_is_replayed_a_bounded_head_at_a_time(tmp_path, monkeypat
     assert max(sizes) == 100 and sum(sizes) == 1050
 
 
+def test_a_head_is_also_bounded_in_bytes_but_holds_at_least_one_line(tmp_path, monkeypatch):
+    journal = Journal(tmp_path / "j.jsonl")
+    wide = [{"kind": "decision", "n": n, "pad": "x" * 1000} for n in range(50)]
+    journal.append(wide)
+    monkeypatch.setattr(Journal, "HEAD_BYTES", 5_000)  # about four lines
+    sizes: list[int] = []
+
+    def apply(entries):
+        sizes.append(len(entries))
+        return len(entries)
+
+    assert journal.replay(apply) == 50
+    assert max(sizes) <= 5 and sum(sizes) == 50
+    journal.append(wide[:3])
+    monkeypatch.setattr(Journal, "HEAD_BYTES", 10)  # smaller than a line
+    sizes.clear()
+    assert journal.replay(apply) == 3
+    assert sizes == [1, 1, 1]
+
+
 def test_what_was_not_applied_stays_in_order_for_the_next_process(tmp_path):
     path = tmp_path / "j.jsonl"
     journal = Journal(path)
