@@ -23,7 +23,8 @@ I/O and never raise. Everything else runs on **one capture thread** (:mod:`.thre
 order: each round it applies pending events, then gives every recorder one step (spill, replay
 when due, one batch written or journaled). The only other threads are one per store that
 runs its calls with a deadline (:mod:`.deadline`): while a call runs the capture thread goes
-on applying events and journaling the spill buffer, and a call that outlives
+on applying events, stepping the other recorders (:func:`.thread.step_others`) and
+journaling the spill buffer, so a slow store holds up no other; a call that outlives
 ``write_timeout`` marks the store hung instead of stopping the pipeline. Whatever reads what
 was captured (a flush, a ``MemoryManager`` read) first applies pending events on its own
 thread, so no result depends on the capture thread's timing. In a forked child the queues

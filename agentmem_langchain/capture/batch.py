@@ -447,8 +447,10 @@ class Recorder(StoreSide):
         return self._idle_timeout()
 
     def _while_waiting(self) -> None:
-        """While a store call runs: hooks' events become items, the spill buffer drains."""
-        drain()
+        """While a store call runs: hooks' events become items, the other recorders go on
+        (on the capture thread), and this one's spill buffer drains."""
+        if not thread.step_others():
+            drain()
         self._spill_some()
 
     def _spill_some(self) -> bool:

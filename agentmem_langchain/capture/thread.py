@@ -53,6 +53,7 @@ class Stage(Protocol):
 
 
 _stages: list[weakref.ref[Stage]] = []
+_stepping: set[int] = set()  # the stages being stepped (a waiting stage may step the others)
 _stages_lock = threading.Lock()
 _wake_event = threading.Event()
 _woken = False  # the thread is awake or being woken (a plain bool: cheap for a hook to read)
@@ -146,13 +147,37 @@ def _round() -> tuple[bool, bool]:
     did = False
     urgent = False
     for stage in _live_stages():
+        did = _step(stage) or did
         try:
-            did = stage.step() or did
             urgent = urgent or stage.urgent()
-        except Exception as exc:  # a bug in a stage must not end the thread
-            report_problem("capture", f"a capture step failed: {exc!r}", exc)
-            time.sleep(0.05)
+        except Exception as exc:  # pragma: no cover - urgent() reads counters
+            report_problem("capture", f"a capture stage failed: {exc!r}", exc)
     return did, urgent
+
+
+def step_others() -> bool:
+    """On the capture thread, while a stage waits for its store: a step for every stage not
+    being stepped already, so one slow store does not hold up the others. True if any did
+    work. Elsewhere it does nothing."""
+    if not is_capture_thread():
+        return False
+    did = False
+    for stage in _live_stages():
+        if id(stage) not in _stepping:
+            did = _step(stage) or did
+    return did
+
+
+def _step(stage: Stage) -> bool:
+    _stepping.add(id(stage))
+    try:
+        return stage.step()
+    except Exception as exc:  # a bug in a stage must not end the thread
+        report_problem("capture", f"a capture step failed: {exc!r}", exc)
+        time.sleep(0.05)
+        return False
+    finally:
+        _stepping.discard(id(stage))
 
 
 def _due() -> float | None:
@@ -164,6 +189,7 @@ def _due() -> float | None:
 def _after_fork_in_child() -> None:
     # The parent's thread is not in the child; stages reset their own state.
     global _stages_lock, _wake_event, _woken, _start_lock, _thread
+    _stepping.clear()
     _stages_lock, _wake_event, _woken, _start_lock, _thread = (
         threading.Lock(),
         threading.Event(),
@@ -184,6 +210,7 @@ __all__ = [
     "awake",
     "is_capture_thread",
     "register",
+    "step_others",
     "unregister",
     "wake",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import gc
 import threading
+import time
 import weakref
 from pathlib import Path
 
@@ -14,7 +15,13 @@ from langchain_core.runnables import RunnableLambda
 import agentmem_langchain.capture as capture_package
 from agentmem_langchain import MemoryManager, decision
 from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
-from agentmem_langchain.capture import CapturedDecision, Recorder, RecorderSettings, thread
+from agentmem_langchain.capture import (
+    CapturedDecision,
+    Recorder,
+    RecorderSettings,
+    capture_error_count,
+    thread,
+)
 from agentmem_langchain.stores.sqlite import SQLiteStore
 from agentmem_langchain.testing import InMemoryStore
 from tests.waiting import wait_for
@@ -166,3 +173,63 @@ def test_a_store_thread_ends_when_idle_and_the_next_call_starts_another(monkeypa
     assert caller.call(lambda a, b: a + b, (1, 2), timeout=5) == 3
     assert wait_for(lambda: "agentmem-store-idle-test" not in agentmem_threads(), timeout=5)
     assert caller.call(lambda a, b: a * b, (3, 4), timeout=5) == 12
+
+
+def test_a_stage_that_raises_is_reported_and_the_others_go_on(tmp_path):
+    class Broken:
+        rank = 2
+
+        def step(self) -> bool:
+            raise RuntimeError("a bug in a stage")
+
+        def has_work(self) -> bool:
+            return False
+
+        def urgent(self) -> bool:
+            return False
+
+        def due(self) -> float | None:
+            return None
+
+    broken = Broken()
+    errors_before = capture_error_count()
+    thread.register(broken)
+    try:
+        recorder = Recorder(InMemoryStore(), RecorderSettings(journal_path=tmp_path / "j.jsonl"))
+        for _ in range(10):
+            recorder.submit(CapturedDecision(agent_id="agent-1", decision_type="tool_call"))
+        assert wait_for(lambda: recorder.stats().written == 10, timeout=10)
+        assert capture_error_count() > errors_before
+    finally:
+        thread.unregister(broken)
+
+
+class StuckStore(InMemoryStore):
+    """Every write blocks until ``release`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def put_decisions(self, records):
+        self.release.wait()
+        super().put_decisions(records)
+
+
+def test_a_store_that_hangs_does_not_hold_up_another_stores_writes(tmp_path):
+    stuck, healthy = StuckStore(), InMemoryStore()
+    slow = Recorder(stuck, RecorderSettings(journal_path=tmp_path / "stuck.jsonl"))
+    fine = Recorder(healthy, RecorderSettings(journal_path=tmp_path / "fine.jsonl"))
+    try:
+        slow.submit(CapturedDecision(agent_id="agent-1", decision_type="tool_call"))
+        assert wait_for(lambda: slow.stats().queued == 0, timeout=5)  # its write hangs
+        started = time.monotonic()
+        for _ in range(5):
+            fine.submit(CapturedDecision(agent_id="agent-1", decision_type="tool_call"))
+        assert wait_for(lambda: fine.stats().written == 5, timeout=10)
+        # Well within the hung call's write_timeout (5 s): the other store was not held up.
+        assert time.monotonic() - started < 2.0
+        assert slow.stats().written == 0
+    finally:
+        stuck.release.set()
+    assert slow.flush(timeout=10) and slow.stats().written == 1
