@@ -115,15 +115,19 @@ def _run() -> None:
     global _woken
     with suppress_capture():  # the library's own work is never captured
         while True:
-            _wake_event.wait(_due())
-            _wake_event.clear()
-            _woken = True
-            _poll()
-            # In this order: work posted while _woken is still True is seen below.
-            _woken = False
-            if any(stage.has_work() for stage in _live_stages()):
+            try:
+                _wake_event.wait(_due())
+                _wake_event.clear()
                 _woken = True
-                _wake_event.set()
+                _poll()
+                # In this order: work posted while _woken is still True is seen below.
+                _woken = False
+                if any(stage.has_work() for stage in _live_stages()):
+                    _woken = True
+                    _wake_event.set()
+            except Exception as exc:  # a bug in a stage must not end the thread
+                report_problem("capture", f"the capture thread's loop failed: {exc!r}", exc)
+                time.sleep(0.05)
 
 
 def _poll() -> None:
