@@ -26,10 +26,10 @@ from langchain_core.callbacks.base import BaseCallbackManager
 from langchain_core.runnables.config import var_child_runnable_config
 
 from .capture.batch import recorder_for
-from .capture.decision import CaptureSettings, Redactor, report_problem
+from .capture.decision import report_problem
 from .capture.events import drain, pending
 from .capture.hook import current_decision, register_parent_resolver
-from .capture.values import snapshotter
+from .capture.values import CaptureSettings, Redactor, snapshotter
 from .memory import MemoryManager, validate_agent_id
 from .models import utcnow
 

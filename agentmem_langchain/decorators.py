@@ -38,7 +38,7 @@ from typing import Any, TypeVar, cast, overload
 import wrapt
 
 from .capture.batch import Recorder, default_recorder, recorder_for
-from .capture.decision import CapturedDecision, Redactor, report_problem
+from .capture.decision import CapturedDecision, report_problem
 from .capture.hook import (
     ContextThreadPoolExecutor,
     _current,
@@ -46,7 +46,7 @@ from .capture.hook import (
     current_decision,
     current_parent,
 )
-from .capture.values import clean_text, snapshotter
+from .capture.values import Redactor, clean_text, snapshotter
 from .config import DEFAULT_DECISION_TTL
 from .memory import MemoryManager
 from .models import utcnow

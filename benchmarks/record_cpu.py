@@ -130,18 +130,14 @@ def run_pipeline(scenario: str, records: int, folder: Path) -> dict[str, float]:
     }
 
 
-def plain_python_us(folder: Path, count: int) -> float:
+def child(scenario: str, records: int) -> None:
     from .handler_overhead import plain_python_us_per_record
 
-    return plain_python_us_per_record(folder, count=count)
-
-
-def child(scenario: str, records: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         os.environ["AGENTMEM_JOURNAL_DIR"] = str(folder / "journal")
         figures = run_pipeline(scenario, records, folder)
-        figures["plain_us"] = plain_python_us(folder, records)
+        figures["plain_us"] = plain_python_us_per_record(folder, count=records)
     print(json.dumps(figures), flush=True)
 
 

@@ -31,13 +31,7 @@ thread, so no result depends on the capture thread's timing. In a forked child t
 start empty and the thread starts afresh; at exit, recorders write for up to
 ``exit_timeout`` and journal the rest.
 
->>> from agentmem_langchain.testing import InMemoryStore
->>> store = InMemoryStore()
->>> recorder = recorder_for(store)
->>> recorder.submit(CapturedDecision(agent_id="agent-1", decision_type="tool_call"))
-True
->>> recorder.flush(timeout=5)
-True
+:mod:`.batch` shows a recorder used on its own.
 """
 
 from __future__ import annotations
@@ -53,12 +47,9 @@ from .batch import (
     wait_for_agent,
 )
 from .decision import (
-    DEFAULT_SECRET_KEYS,
     REASONING_KEYS,
     CapturedDecision,
-    CaptureSettings,
     ParentResolver,
-    Redactor,
     capture_error_count,
     fast_id,
     report_problem,
@@ -82,6 +73,7 @@ from .settings import (
     RecorderStats,
     journal_key,
 )
+from .values import DEFAULT_SECRET_KEYS, CaptureSettings, Redactor
 
 __all__ = [
     "DEFAULT_JOURNAL_DIR",

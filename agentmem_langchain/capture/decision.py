@@ -32,18 +32,21 @@ from ..models import DecisionOutcome, DecisionRecord
 from ..stores._common import epoch_seconds
 from .reasoning import clean_reasoning, reasoning_from_result
 from .record import context_model, decision_record, outcome_model, reasoning_model
-from .values import LenientJSON, clean_text, cut_text, snapshotter
+from .values import (
+    CaptureSettings,
+    LenientJSON,
+    Redactor,
+    clean_text,
+    cut_text,
+    snapshotter,
+)
 
 T = TypeVar("T")
-#: ``redact(data) -> data | None``: ``data`` is ``{"inputs", "result", "context"}`` as JSON
-#: copies; return the changed dict (or change it in place and return None).
-Redactor = Callable[[dict[str, Any]], "dict[str, Any] | None"]
 #: Called by registered resolvers when no decorated decision is active:
 #: ``() -> (parent_decision_id, trace_id) | None``.
 ParentResolver = Callable[[], "tuple[str | None, str | None] | None"]
 Warn = Callable[[str], None]
 
-DEFAULT_SECRET_KEYS = r"api[_-]?key|password|passwd|secret|token|authorization|credential"
 REASONING_KEYS = (
     "scores",
     "selected",
@@ -171,25 +174,6 @@ def capture_error_count() -> int:
 
 
 # -- settings and the captured decision ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CaptureSettings:
-    """How captured values are snapshotted and become a record.
-
-    ``max_value_chars``: each argument, the result (each entry of a mapping result), each
-    context and metadata value is cut to this many characters of JSON, ending with
-    ``"…[truncated N chars]"`` (N is a lower bound when the value was cut while it was
-    copied: see :class:`~agentmem_langchain.capture.values.LenientJSON`); so are the
-    rationale, each tag and the error message. ``secret_keys``: a
-    regular expression (case-insensitive, searched in each mapping key) whose values are
-    replaced by ``"***"``. ``redact``: a hook applied to every record after the decision's own.
-    """
-
-    max_value_chars: int = 4_000
-    max_traceback_chars: int = 4_000
-    secret_keys: str = DEFAULT_SECRET_KEYS
-    redact: Redactor | None = None
 
 
 _DEFAULT_SETTINGS = CaptureSettings()
@@ -489,12 +473,9 @@ def _tail(text: Any, limit: int) -> Any:
 
 
 __all__ = [
-    "DEFAULT_SECRET_KEYS",
     "REASONING_KEYS",
-    "CaptureSettings",
     "CapturedDecision",
     "ParentResolver",
-    "Redactor",
     "capture_error_count",
     "fast_id",
     "report_problem",

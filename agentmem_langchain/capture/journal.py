@@ -229,23 +229,19 @@ class Journal:
         os.replace(temp, self._offset_path)
         self.has_data = True
 
-    @contextmanager
-    def _replaying(self) -> Iterator[None]:
-        with self._replay_lock:
-            private_dir(self.path.parent)
-            lock_path = self.path.with_suffix(self.path.suffix + ".replay.lock")
-            with _private_open(lock_path) as lock_file:
-                _flock(lock_file, exclusive=True)
-                try:
-                    yield
-                finally:
-                    _flock(lock_file, exclusive=False)
+    def _replaying(self) -> contextlib.AbstractContextManager[None]:
+        """One replayer of this journal at a time, in this process and across processes."""
+        return self._held(self._replay_lock, ".replay.lock")
+
+    def _locked(self) -> contextlib.AbstractContextManager[None]:
+        """The append lock, in this process and across processes."""
+        return self._held(self._lock, ".lock")
 
     @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with self._lock:
+    def _held(self, lock: contextlib.AbstractContextManager[Any], suffix: str) -> Iterator[None]:
+        with lock:
             private_dir(self.path.parent)
-            lock_path = self.path.with_suffix(self.path.suffix + ".lock")
+            lock_path = self.path.with_suffix(self.path.suffix + suffix)
             with _private_open(lock_path) as lock_file:
                 _flock(lock_file, exclusive=True)
                 try:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Literal
 
 from ..models import DecisionOutcome, DecisionRecord
-from .decision import CapturedDecision, CaptureSettings
+from .decision import CapturedDecision
+from .values import CaptureSettings
 
 OnFull = Literal["spill", "drop", "block"]
 DEFAULT_JOURNAL_DIR = Path(".agentmem") / "journal"

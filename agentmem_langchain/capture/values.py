@@ -18,14 +18,15 @@ import json
 import math
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from enum import Enum
 from itertools import islice
 from numbers import Real
 from pathlib import PurePath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -40,8 +41,30 @@ from .reasoning import (
     text_of,
 )
 
-if TYPE_CHECKING:
-    from .decision import CaptureSettings
+#: ``redact(data) -> data | None``: ``data`` is ``{"inputs", "result", "context"}`` as JSON
+#: copies; return the changed dict (or change it in place and return None).
+Redactor = Callable[[dict[str, Any]], "dict[str, Any] | None"]
+DEFAULT_SECRET_KEYS = r"api[_-]?key|password|passwd|secret|token|authorization|credential"
+
+
+@dataclass(frozen=True)
+class CaptureSettings:
+    """How captured values are snapshotted and become a record.
+
+    ``max_value_chars``: each argument, the result (each entry of a mapping result), each
+    context and metadata value is cut to this many characters of JSON, ending with
+    ``"…[truncated N chars]"`` (N is a lower bound when the value was cut while it was
+    copied: see :class:`~agentmem_langchain.capture.values.LenientJSON`); so are the
+    rationale, each tag and the error message. ``secret_keys``: a
+    regular expression (case-insensitive, searched in each mapping key) whose values are
+    replaced by ``"***"``. ``redact``: a hook applied to every record after the decision's own.
+    """
+
+    max_value_chars: int = 4_000
+    max_traceback_chars: int = 4_000
+    secret_keys: str = DEFAULT_SECRET_KEYS
+    redact: Redactor | None = None
+
 
 MASK = "***"
 MAX_DEPTH = 32

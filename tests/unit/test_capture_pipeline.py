@@ -24,6 +24,7 @@ from agentmem_langchain.capture import (
 )
 from agentmem_langchain.stores.sqlite import SQLiteStore
 from agentmem_langchain.testing import InMemoryStore
+from tests.unit.test_recorder_reliability import BlockedStore
 from tests.waiting import wait_for
 
 PACKAGE = Path(capture_package.__file__).parent
@@ -204,20 +205,8 @@ def test_a_stage_that_raises_is_reported_and_the_others_go_on(tmp_path):
         thread.unregister(broken)
 
 
-class StuckStore(InMemoryStore):
-    """Every write blocks until ``release`` is set."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.release = threading.Event()
-
-    def put_decisions(self, records):
-        self.release.wait()
-        super().put_decisions(records)
-
-
 def test_a_store_that_hangs_does_not_hold_up_another_stores_writes(tmp_path):
-    stuck, healthy = StuckStore(), InMemoryStore()
+    stuck, healthy = BlockedStore(), InMemoryStore()
     slow = Recorder(stuck, RecorderSettings(journal_path=tmp_path / "stuck.jsonl"))
     fine = Recorder(healthy, RecorderSettings(journal_path=tmp_path / "fine.jsonl"))
     try:
