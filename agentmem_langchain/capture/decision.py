@@ -28,10 +28,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from ..config import DEFAULT_DECISION_TTL
-from ..models import DecisionOutcome, DecisionRecord
+from ..models import DecisionRecord
 from ..stores._common import epoch_seconds
+from ..stores.base import EncodedDecision, encode_record
 from .reasoning import clean_reasoning, reasoning_from_result
-from .record import context_model, decision_record, outcome_model, reasoning_model
+from .record import (
+    context_model,
+    decision_record,
+    encoded_decision,
+    outcome_model,
+    reasoning_model,
+)
 from .values import (
     CaptureSettings,
     LenientJSON,
@@ -329,8 +336,28 @@ class CapturedDecision:
         when the record cannot exist at all (an invalid ``agent_id`` or empty
         ``decision_type``); the recorder counts and drops those.
         """
-        settings = settings or _DEFAULT_SETTINGS
         say = warn or _report_record_problem
+        fields, json_safe = self._fields(settings or _DEFAULT_SETTINGS, say)
+        return self._model(fields, json_safe, say)
+
+    def encode(
+        self, settings: CaptureSettings | None = None, warn: Warn | None = None
+    ) -> EncodedDecision:
+        """The record :meth:`to_record` makes, in its stored form; same rules, same errors.
+
+        When every value passes the models' checks, the JSON is written without building
+        the models (what a store taking ``EncodedDecision`` saves)."""
+        say = warn or _report_record_problem
+        fields, json_safe = self._fields(settings or _DEFAULT_SETTINGS, say)
+        if json_safe:
+            encoded = encoded_decision(fields)
+            if encoded is not None:
+                return encoded
+        return encode_record(self._model(fields, json_safe, say))
+
+    def _fields(self, settings: CaptureSettings, say: Warn) -> tuple[dict[str, Any], bool]:
+        """The record's fields (``context``, ``reasoning`` and ``outcome`` as the fields of
+        those models), and whether every value is ``LenientJSON`` output."""
         if self.deferred is not None:
             finish_capture, args = self.deferred
             self.deferred = None
@@ -338,30 +365,40 @@ class CapturedDecision:
         if not self.frozen:
             self.freeze(settings)
         data, redacted = _captured_data(self, snapshotter(settings), settings, say)
-        reasoning = reasoning_model(clean_reasoning(self.reasoning, say))
         metadata = dict(self.metadata)
         if self.has_result:
             metadata["result"] = data["result"]
-        # A redact hook may return anything: then the values are validated, not trusted.
-        json_safe = not redacted
-        context = context_model(_context(data["inputs"], data["context"]), json_safe=json_safe)
+        kind = self.decision_type
         fields = {
             "decision_id": self.decision_id,
             "agent_id": self.agent_id,
-            "decision_type": self.decision_type,
+            "decision_type": clean_text(kind) if type(kind) is str else kind,
             "timestamp": self.started_at,
             "parent_decision_id": self.parent_decision_id,
             "trace_id": self.trace_id or self.parent_decision_id,
-            "context": context,
-            "reasoning": reasoning,
-            "outcome": self._outcome(settings, say),
+            "context": _context(data["inputs"], data["context"]),
+            "reasoning": clean_reasoning(self.reasoning, say),
+            "outcome": self._outcome(settings),
             "ttl": epoch_seconds(self.started_at + self.ttl) if self.ttl is not None else None,
             "tags": list(self.tags),
             "metadata": metadata,
         }
+        # A redact hook may return anything: then the values are validated, not trusted.
+        return fields, not redacted
+
+    def _model(self, fields: dict[str, Any], json_safe: bool, say: Warn) -> DecisionRecord:
+        fields["context"] = context_model(fields["context"], json_safe=json_safe)
+        fields["reasoning"] = reasoning_model(fields["reasoning"])
+        outcome = fields["outcome"]
+        if outcome is not None:
+            try:
+                fields["outcome"] = outcome_model(outcome)
+            except Exception as exc:
+                say(f"decision {self.decision_id}: outcome dropped ({exc})")
+                fields["outcome"] = None
         return decision_record(fields, json_safe=json_safe)
 
-    def _outcome(self, settings: CaptureSettings, warn: Warn) -> DecisionOutcome | None:
+    def _outcome(self, settings: CaptureSettings) -> dict[str, Any] | None:
         if self.success is None:
             return None
         error_type, message, trace = self.error_type, self.error_message, self.traceback
@@ -377,19 +414,13 @@ class CapturedDecision:
             error_type = clean_text(error_type)
         if type(message) is str:
             message = cut_text(message, settings.max_value_chars)
-        try:
-            return outcome_model(
-                {
-                    "success": bool(self.success),
-                    "latency_ms": latency,
-                    "error": message or None,
-                    "error_type": error_type,
-                    "details": details,
-                }
-            )
-        except Exception as exc:
-            warn(f"decision {self.decision_id}: outcome dropped ({exc})")
-            return None
+        return {
+            "success": bool(self.success),
+            "latency_ms": latency,
+            "error": message or None,
+            "error_type": error_type,
+            "details": details,
+        }
 
 
 def _report_record_problem(message: str) -> None:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..models import DecisionOutcome, DecisionRecord
+from ..stores.base import EncodedDecision
 
 try:
     import fcntl
@@ -325,7 +326,7 @@ class Op:
     """
 
     agent: str
-    record: DecisionRecord | None = None
+    record: DecisionRecord | EncodedDecision | None = None
     outcome: DecisionOutcome | None = None
     decision_id: str = ""
     units: int = 1
@@ -335,7 +336,11 @@ def op_entry(op: Op, source: str) -> Entry:
     """The journal line for ``op``; ``source`` marks the process (recorder) that spilled it."""
     entry: Entry = {"src": source, "units": op.units, "agent": op.agent}
     if op.record is not None:
-        entry.update(kind="decision", record=op.record.model_dump(mode="json"))
+        record = op.record
+        if isinstance(record, EncodedDecision):
+            entry.update(kind="decision", record=json.loads(record.body))
+        else:
+            entry.update(kind="decision", record=record.model_dump(mode="json"))
     else:
         assert op.outcome is not None
         entry.update(

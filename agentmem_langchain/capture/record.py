@@ -11,6 +11,10 @@ subclass to a wrong type, goes through full validation. The only value taken on 
 content of a JSON dict (``context.market``/``inputs``/``extra``, ``metadata``), and only when
 the caller says it came straight from ``LenientJSON`` (``json_safe=True``).
 
+:func:`encoded_decision` goes one step further for a store that takes decisions in their
+stored form (:class:`~agentmem_langchain.stores.base.EncodedDecision`): with the same checks
+it writes the record's JSON straight from those fields, and builds no model at all.
+
 >>> reasoning_model({"selected": ["a"], "confidence": 0.5}).selected
 ['a']
 """
@@ -20,6 +24,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timezone
 from typing import Any, TypeVar
+
+from pydantic_core import PydanticSerializationError, to_json
 
 from ..models import (
     AGENT_ID_TEXT,
@@ -32,6 +38,8 @@ from ..models import (
     Model,
     utcnow,
 )
+from ..stores.base import EncodedDecision
+from .values import clean_text
 
 M = TypeVar("M", bound=Model)
 
@@ -85,6 +93,14 @@ def _is_utc_time(value: Any) -> bool:
 
 def reasoning_model(fields: dict[str, Any]) -> DecisionReasoning:
     """``DecisionReasoning.model_validate(fields)``, built directly when its checks pass."""
+    values = _reasoning_values(fields)
+    if values is None:
+        return DecisionReasoning.model_validate(fields)
+    return _construct(DecisionReasoning, values, fields)
+
+
+def _reasoning_values(fields: dict[str, Any]) -> dict[str, Any] | None:
+    """Every field of the model, or None when some value needs validation."""
     for name, value in fields.items():
         if name in _LISTS:
             plain = type(value) is list and _STR.issuperset(map(type, value))
@@ -100,7 +116,7 @@ def reasoning_model(fields: dict[str, Any]) -> DecisionReasoning:
         else:
             plain = False  # not a field: validation names it
         if not plain:
-            return DecisionReasoning.model_validate(fields)
+            return None
     values: dict[str, Any] = {
         "scores": {},
         "selected": [],
@@ -110,7 +126,7 @@ def reasoning_model(fields: dict[str, Any]) -> DecisionReasoning:
         "rationale": None,
     }
     values.update(fields)
-    return _construct(DecisionReasoning, values, fields)
+    return values
 
 
 # -- context --------------------------------------------------------------------------------
@@ -122,12 +138,20 @@ def context_model(fields: dict[str, Any], *, json_safe: bool) -> DecisionContext
     Keys other than ``market``, ``cycle`` and ``inputs`` go into ``extra``, as validation puts
     them. ``json_safe`` says every dict value is ``LenientJSON`` output.
     """
+    found = _context_values(fields) if json_safe else None
+    if found is None:
+        return DecisionContext.model_validate(fields)
+    return _construct(DecisionContext, *found)
+
+
+def _context_values(fields: dict[str, Any]) -> tuple[dict[str, Any], list[str]] | None:
+    """Every field of the model and the names given, or None when validation is needed."""
     values: dict[str, Any] = {"market": {}, "cycle": None, "inputs": {}}
     given: list[str] = []
     extra: dict[str, Any] = {}
     for key, value in fields.items():
         if type(key) is not str or key == "extra":
-            return DecisionContext.model_validate(fields)
+            return None
         if key in _CONTEXT_KNOWN:
             values[key] = value
             given.append(key)
@@ -138,13 +162,12 @@ def context_model(fields: dict[str, Any], *, json_safe: bool) -> DecisionContext
     values["extra"] = extra
     cycle = values["cycle"]
     if (
-        json_safe
-        and (cycle is None or type(cycle) is int)
+        (cycle is None or type(cycle) is int)
         and type(values["market"]) is dict
         and type(values["inputs"]) is dict
     ):
-        return _construct(DecisionContext, values, given)
-    return DecisionContext.model_validate(fields)
+        return values, given
+    return None
 
 
 # -- outcome --------------------------------------------------------------------------------
@@ -156,6 +179,14 @@ def outcome_model(fields: dict[str, Any]) -> DecisionOutcome:
     ``details`` is taken as is only when it maps str to str (a traceback); other details are
     validated.
     """
+    values = _outcome_values(fields)
+    if values is None:
+        return DecisionOutcome(**fields)
+    return _construct(DecisionOutcome, values, fields)
+
+
+def _outcome_values(fields: dict[str, Any]) -> dict[str, Any] | None:
+    """Every field of the model (its defaults filled in), or None when validation is needed."""
     values = {**_OUTCOME_TEMPLATE, **fields}
     if "recorded_at" not in fields:
         values["recorded_at"] = utcnow()
@@ -182,8 +213,8 @@ def outcome_model(fields: dict[str, Any]) -> DecisionOutcome:
     ):
         if recorded_at.tzinfo is None:
             values["recorded_at"] = recorded_at.replace(tzinfo=timezone.utc)
-        return _construct(DecisionOutcome, values, fields)
-    return DecisionOutcome(**fields)
+        return values
+    return None
 
 
 # -- the record -----------------------------------------------------------------------------
@@ -195,26 +226,81 @@ def decision_record(fields: dict[str, Any], *, json_safe: bool) -> DecisionRecor
     ``context``, ``reasoning`` and ``outcome`` are taken as they are only when they are
     models already; ``json_safe`` says ``metadata`` is ``LenientJSON`` output.
     """
-    values = {**_RECORD_TEMPLATE, **fields}
-    if json_safe and len(values) == len(_RECORD_TEMPLATE) and _plain_record(values):
-        timestamp = values["timestamp"]
-        if timestamp.tzinfo is None:
-            values["timestamp"] = timestamp.replace(tzinfo=timezone.utc)
-        if values["trace_id"] is None and values["parent_decision_id"] is None:
-            values["trace_id"] = values["decision_id"]  # a root is its own trace
-        return _construct(DecisionRecord, values, fields)
+    if json_safe:
+        values = _record_values(fields)
+        outcome = fields.get("outcome")
+        if (
+            values is not None
+            and type(values["context"]) is DecisionContext
+            and type(values["reasoning"]) is DecisionReasoning
+            and (outcome is None or type(outcome) is DecisionOutcome)
+        ):
+            return _construct(DecisionRecord, values, fields)
     return DecisionRecord(**fields)
 
 
+def encoded_decision(fields: dict[str, Any]) -> EncodedDecision | None:
+    """The stored form of ``DecisionRecord(**fields)``, without building the models, where
+    ``context``, ``reasoning`` and ``outcome`` are the fields of those models (``outcome``
+    may be None) and every dict among them is ``LenientJSON`` output. None when some value
+    needs validation: then build the record."""
+    reasoning = _reasoning_values(fields["reasoning"])
+    context = _context_values(fields["context"])
+    given_outcome = fields["outcome"]
+    outcome = None if given_outcome is None else _outcome_values(given_outcome)
+    if reasoning is None or context is None or (outcome is None) is not (given_outcome is None):
+        return None
+    values = _record_values(fields)
+    if values is None or not _encodable(values["decision_type"]):
+        return None
+    body = {**values, "context": context[0], "reasoning": reasoning, "outcome": outcome}
+    try:
+        text = to_json(body, inf_nan_mode="strings").decode()
+    except (PydanticSerializationError, UnicodeError):  # let validation say what is wrong
+        return None
+    return EncodedDecision(
+        values["agent_id"],
+        values["decision_id"],
+        values["timestamp"],
+        values["decision_type"],
+        None if outcome is None else outcome["success"],
+        reasoning["confidence"],
+        None if outcome is None else outcome["latency_ms"],
+        values["is_stm"],
+        values["consolidated"],
+        values["ttl"],
+        values["parent_decision_id"],
+        values["trace_id"],
+        text,
+    )
+
+
+def _encodable(text: str) -> bool:
+    return text.isascii() or clean_text(text) is text
+
+
+def _record_values(fields: dict[str, Any]) -> dict[str, Any] | None:
+    """Every field of the record, defaults and the root's trace filled in, or None when a
+    value other than ``context``, ``reasoning`` and ``outcome`` needs validation."""
+    values = {**_RECORD_TEMPLATE, **fields}
+    if len(values) != len(_RECORD_TEMPLATE) or not _plain_record(values):
+        return None
+    timestamp = values["timestamp"]
+    if timestamp.tzinfo is None:
+        values["timestamp"] = timestamp.replace(tzinfo=timezone.utc)
+    if values["trace_id"] is None and values["parent_decision_id"] is None:
+        values["trace_id"] = values["decision_id"]  # a root is its own trace
+    return values
+
+
 def _plain_record(values: dict[str, Any]) -> bool:
-    decision_id, parent, trace, agent, kind, ttl, outcome, tags = (
+    decision_id, parent, trace, agent, kind, ttl, tags = (
         values["decision_id"],
         values["parent_decision_id"],
         values["trace_id"],
         values["agent_id"],
         values["decision_type"],
         values["ttl"],
-        values["outcome"],
         values["tags"],
     )
     # Ids are checked once each: a child's trace is often its parent (the same str object).
@@ -229,9 +315,6 @@ def _plain_record(values: dict[str, Any]) -> bool:
         and type(kind) is str
         and 0 < len(kind) <= MAX_LABEL_CHARS
         and _is_utc_time(values["timestamp"])
-        and type(values["context"]) is DecisionContext
-        and type(values["reasoning"]) is DecisionReasoning
-        and (outcome is None or type(outcome) is DecisionOutcome)
         and type(values["is_stm"]) is bool
         and type(values["consolidated"]) is bool
         and (ttl is None or (type(ttl) is int and ttl >= 0))
@@ -241,4 +324,10 @@ def _plain_record(values: dict[str, Any]) -> bool:
     )
 
 
-__all__ = ["context_model", "decision_record", "outcome_model", "reasoning_model"]
+__all__ = [
+    "context_model",
+    "decision_record",
+    "encoded_decision",
+    "outcome_model",
+    "reasoning_model",
+]

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import NotFoundError, StoreUnavailableError, ValidationError
 from ..models import DecisionOutcome, DecisionRecord
-from ..stores.base import MemoryStore
+from ..stores.base import AcceptsEncodedDecisions, EncodedDecision, MemoryStore, encode_record
 from . import thread
 from .deadline import StoreCaller, StoreHungError
 from .decision import CapturedDecision
@@ -107,6 +107,7 @@ class StoreSide:
     def _build_ops(self, items: Sequence[Item], settle_failures: bool = True) -> list[Op]:
         ops: list[Op] = []
         by_id: dict[str, Op] = {}
+        encode = isinstance(self.store, AcceptsEncodedDecisions)
         for item in items:
             if isinstance(item, OutcomeUpdate):
                 target = by_id.get(item.decision_id)
@@ -115,14 +116,16 @@ class StoreSide:
                     and target.record is not None
                     and target.agent == item.agent_id
                 ):
-                    target.record = target.record.model_copy(update={"outcome": item.outcome})
+                    target.record = _model(target.record).model_copy(
+                        update={"outcome": item.outcome}
+                    )
                     target.units += 1
                 else:
                     ops.append(
                         Op(item.agent_id, outcome=item.outcome, decision_id=item.decision_id)
                     )
                 continue
-            record = self._convert(item)
+            record = self._convert(item, encode)
             if record is None:
                 if settle_failures:
                     self._settle(item.agent_id, 1, "dropped")
@@ -132,10 +135,15 @@ class StoreSide:
             by_id[record.decision_id] = op
         return ops
 
-    def _convert(self, item: CapturedDecision | DecisionRecord) -> DecisionRecord | None:
+    def _convert(
+        self, item: CapturedDecision | DecisionRecord, encode: bool = False
+    ) -> DecisionRecord | EncodedDecision | None:
+        """The record (``encode``: in its stored form), or None if it cannot exist."""
         if isinstance(item, DecisionRecord):
             return item
         try:
+            if encode:
+                return item.encode(self.settings, warn=self._warn)
             return item.to_record(self.settings, warn=self._warn)
         except Exception as exc:
             self._problem("record", f"decision {item.decision_id} dropped: {exc}")
@@ -202,8 +210,14 @@ class StoreSide:
             self._settle(op.agent, op.units, "written")
         return True
 
-    def _put(self, records: list[DecisionRecord]) -> None:
-        self._resolved_store().put_decisions(records)
+    def _put(self, records: list[DecisionRecord | EncodedDecision]) -> None:
+        store = self._resolved_store()
+        if isinstance(store, AcceptsEncodedDecisions):
+            store.put_encoded_decisions(
+                [r if isinstance(r, EncodedDecision) else encode_record(r) for r in records]
+            )
+        else:
+            store.put_decisions([_model(r) for r in records])
 
     def _set_outcome(self, agent_id: str, decision_id: str, outcome: DecisionOutcome) -> None:
         self._resolved_store().set_outcome(agent_id, decision_id, outcome)
@@ -465,23 +479,27 @@ class StoreSide:
                     self._forget_journaled(agent, units)
             self._cond.notify_all()
 
-    def _keep_later_outcomes(self, records: list[DecisionRecord]) -> list[DecisionRecord]:
+    def _keep_later_outcomes(
+        self, records: list[DecisionRecord | EncodedDecision]
+    ) -> list[DecisionRecord | EncodedDecision]:
         # A replayed record must not erase an outcome attached since it was spilled.
         kept = []
         for record in records:
-            if record.outcome is None:
+            if (record.success if isinstance(record, EncodedDecision) else record.outcome) is None:
                 stored = self._with_retries(
                     self._resolved_store().get_decision, record.agent_id, record.decision_id
                 )
                 if stored is not None and stored.outcome is not None:
-                    record = record.model_copy(update={"outcome": stored.outcome})
+                    record = _model(record).model_copy(update={"outcome": stored.outcome})
             kept.append(record)
         return kept
 
     def _entry_op(self, entry: Entry) -> Op | None:
         try:
             if entry["kind"] == "captured":
-                record = self._convert(captured_from_entry(entry))
+                record = self._convert(
+                    captured_from_entry(entry), isinstance(self.store, AcceptsEncodedDecisions)
+                )
                 if record is None:
                     return None
                 return Op(record.agent_id, record=record, decision_id=record.decision_id)
@@ -546,6 +564,10 @@ def _refused(exc: BaseException) -> bool:
         text = str(exc)
         return "ValidationException" in text or "SerializationException" in text
     return False
+
+
+def _model(record: DecisionRecord | EncodedDecision) -> DecisionRecord:
+    return record.record() if isinstance(record, EncodedDecision) else record
 
 
 def _record_run(ops: list[Op], start: int, limit: int) -> list[Op]:

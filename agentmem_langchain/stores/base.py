@@ -22,13 +22,18 @@ signal an agent published with its targets' statuses. Everything else an export 
 read through the methods above (``query_decisions``, ``list_patterns(include_retired=True)``,
 ``get_pattern_history``) and written through them too (``put_decisions``, ``put_pattern``
 version by version, ``publish_signal``, ``mark_signal_processed``, ``register_agent``).
+
+A backend may also take decisions already in their stored form, :class:`EncodedDecision`
+(``put_encoded_decisions``, see :class:`AcceptsEncodedDecisions`): the capture pipeline then
+hands it what it encoded without building the models, which is most of the CPU a captured
+record costs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 from ..models import (
     AgentRegistration,
@@ -290,4 +295,57 @@ class MemoryStore(Protocol):
         ...
 
 
-__all__ = ["MemoryStore"]
+class EncodedDecision(NamedTuple):
+    """A decision record in its stored form: ``body`` is the record's JSON (what
+    ``DecisionRecord.model_dump_json()`` gives, up to formatting), beside the fields stores
+    index. :meth:`record` parses it back; :func:`encode_record` makes one from a model."""
+
+    agent_id: str
+    decision_id: str
+    timestamp: datetime
+    decision_type: str
+    success: bool | None
+    confidence: float | None
+    latency_ms: float | None
+    is_stm: bool
+    consolidated: bool
+    ttl: int | None
+    parent_decision_id: str | None
+    trace_id: str | None
+    body: str
+
+    def record(self) -> DecisionRecord:
+        """The record this encodes."""
+        return DecisionRecord.model_validate_json(self.body)
+
+
+def encode_record(record: DecisionRecord) -> EncodedDecision:
+    """``record`` in its stored form."""
+    outcome = record.outcome
+    return EncodedDecision(
+        record.agent_id,
+        record.decision_id,
+        record.timestamp,
+        record.decision_type,
+        None if outcome is None else outcome.success,
+        record.reasoning.confidence,
+        None if outcome is None else outcome.latency_ms,
+        record.is_stm,
+        record.consolidated,
+        record.ttl,
+        record.parent_decision_id,
+        record.trace_id,
+        record.model_dump_json(),
+    )
+
+
+@runtime_checkable
+class AcceptsEncodedDecisions(Protocol):
+    """A store that writes decisions given in their stored form."""
+
+    def put_encoded_decisions(self, decisions: Sequence[EncodedDecision]) -> None:
+        """``put_decisions`` for the records these encode: same rules, same durability."""
+        ...
+
+
+__all__ = ["AcceptsEncodedDecisions", "EncodedDecision", "MemoryStore", "encode_record"]

@@ -68,6 +68,7 @@ from ._common import (
     store_key,
     to_micros,
 )
+from .base import EncodedDecision, encode_record
 
 PATH_ENV_VAR = "AGENTMEM_SQLITE_PATH"
 DEFAULT_PATH = Path(".agentmem") / "memory.db"
@@ -428,22 +429,22 @@ def _page(rows: list[Any], limit: int, model: type[M]) -> Page[M]:
     )
 
 
-def _decision_row(record: DecisionRecord) -> tuple[Any, ...]:
-    outcome = record.outcome
+def _decision_row(decision: EncodedDecision) -> tuple[Any, ...]:
+    success = decision.success
     return (
-        record.agent_id,
-        record.decision_id,
-        to_micros(record.timestamp),
-        _label(record.decision_type),
-        None if outcome is None else int(outcome.success),
-        record.reasoning.confidence,
-        None if outcome is None else outcome.latency_ms,
-        int(record.is_stm),
-        int(record.consolidated),
-        record.ttl,
-        record.parent_decision_id,
-        record.trace_id,
-        record.model_dump_json(),
+        decision.agent_id,
+        decision.decision_id,
+        to_micros(decision.timestamp),
+        _label(decision.decision_type),
+        None if success is None else int(success),
+        decision.confidence,
+        decision.latency_ms,
+        int(decision.is_stm),
+        int(decision.consolidated),
+        decision.ttl,
+        decision.parent_decision_id,
+        decision.trace_id,
+        decision.body,
     )
 
 
@@ -571,7 +572,11 @@ class SQLiteStore:
 
     def put_decisions(self, records: Sequence[DecisionRecord]) -> None:
         """Store many decisions in one transaction: when this returns, all are durable."""
-        rows = [_decision_row(record) for record in records]  # serialise outside the lock
+        self.put_encoded_decisions([encode_record(record) for record in records])
+
+    def put_encoded_decisions(self, decisions: Sequence[EncodedDecision]) -> None:
+        """``put_decisions`` for decisions in their stored form."""
+        rows = [_decision_row(decision) for decision in decisions]  # outside the lock
         if rows:
             with self._transaction("put_decisions", write=True) as conn:
                 conn.executemany(_UPSERT_DECISION, rows)
@@ -603,7 +608,7 @@ class SQLiteStore:
                 )
             record = DecisionRecord.model_validate_json(body)
             record.outcome = outcome
-            conn.execute(_UPSERT_DECISION, _decision_row(record))
+            conn.execute(_UPSERT_DECISION, _decision_row(encode_record(record)))
         return record
 
     def query_decisions(

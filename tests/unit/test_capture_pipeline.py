@@ -222,3 +222,45 @@ def test_a_store_that_hangs_does_not_hold_up_another_stores_writes(tmp_path):
     finally:
         stuck.release.set()
     assert slow.flush(timeout=10) and slow.stats().written == 1
+
+
+class CountingSQLiteStore(SQLiteStore):
+    """A SQLite store that counts the records it is given in each form."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self.forms = {"encoded": 0, "models": 0}
+
+    def put_encoded_decisions(self, decisions):  # type: ignore[no-untyped-def]
+        self.forms["encoded"] += len(decisions)
+        super().put_encoded_decisions(decisions)
+
+
+class CountingMemoryStore(InMemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.models = 0
+
+    def put_decisions(self, records):  # type: ignore[no-untyped-def]
+        self.models += len(records)
+        super().put_decisions(records)
+
+
+def test_a_store_that_takes_encoded_decisions_is_given_them_and_others_get_models(tmp_path):
+    sqlite, plain = CountingSQLiteStore(tmp_path / "forms.db"), CountingMemoryStore()
+    for store in (sqlite, plain):
+        memory = MemoryManager("forms-agent", store=store)
+
+        @decision("tool_call", memory=memory)
+        def choose(n: int, options: list[str]) -> str:
+            return options[n % len(options)]
+
+        options = ["a", "b"]
+        for n in range(30):
+            choose(n, options)
+        options.append("changed after the calls")
+        assert memory.flush(timeout=10)
+        stored = store.query_decisions("forms-agent").items
+        assert [r.context.inputs["options"] for r in stored] == [["a", "b"]] * 30
+    assert sqlite.forms["encoded"] == 30
+    assert plain.models == 30

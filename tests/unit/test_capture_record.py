@@ -1,5 +1,9 @@
 """Records built without re-validation are the records validation builds.
 
+``CapturedDecision.encode`` goes further and writes the record's JSON without building the
+models; it is checked against ``to_record`` the same way (same record, same warnings, same
+errors, the same indexed fields).
+
 ``CapturedDecision.to_record`` builds its models through ``capture_record``, which checks the
 captured values by the models' rules and constructs the models when they pass. Each test here
 builds the same captured decision both ways, through ``capture_record`` and through plain
@@ -40,6 +44,7 @@ from agentmem_langchain.models import (
     DecisionReasoning,
     DecisionRecord,
 )
+from agentmem_langchain.stores.base import EncodedDecision, encode_record
 from agentmem_langchain.stores.sqlite import SQLiteStore
 from agentmem_langchain.testing import InMemoryStore
 
@@ -451,3 +456,65 @@ def test_construct_makes_what_model_construct_makes(model, values, given):
     assert made.__pydantic_extra__ == expected.__pydantic_extra__
     assert made.__pydantic_private__ == expected.__pydantic_private__
     assert made == expected
+
+
+# -- the stored form, without the models ---------------------------------------------------
+
+
+def assert_encodes_the_record(item: CapturedDecision, settings: CaptureSettings) -> Any:
+    """``item.encode`` makes what ``to_record`` makes, in stored form; returns the encoding."""
+    outcomes = []
+    for make in (item.encode, item.to_record):
+        warnings: list[str] = []
+        try:
+            made: Any = make(settings, warn=warnings.append)
+        except Exception as exc:
+            made = exc
+        outcomes.append((made, warnings))
+    (encoded, warnings), (record, expected_warnings) = outcomes
+    assert warnings == expected_warnings
+    if isinstance(record, Exception):
+        assert type(encoded) is type(record) and str(encoded) == str(record)
+        return encoded
+    assert isinstance(encoded, EncodedDecision)
+    decoded = encoded.record()
+    if record.outcome is not None and decoded.outcome is not None:
+        record.outcome.__dict__["recorded_at"] = decoded.outcome.recorded_at  # "now", twice
+    assert decoded == record
+    assert encoded.body == record.model_dump_json()
+    assert encoded[:-1] == encode_record(record)[:-1]  # the fields stores index
+    return encoded
+
+
+@MANY
+@given(item=captured_decisions(), limit=st.sampled_from([4_000, 16]), redact=redact_hooks())
+def test_every_captured_decision_encodes_the_record_it_builds(item, limit, redact):
+    item.redact = redact
+    assert_encodes_the_record(item, CaptureSettings(max_value_chars=limit))
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        _item(inputs={"n": 1, "options": ["a", "b"]}, tags=["t"], metadata={"k": [1.5]}),
+        _item(parent_decision_id=str(ULID()), trace_id=str(ULID()), inputs={"é": "ü" * 3}),
+        _item(inputs={"market": {"p": 1}, "cycle": 3}, context_extra={"region": "eu"}),
+        _item(ttl=None, reasoning={"confidence": 0.5, "scores": {"a": 1.0}, "rationale": "r"}),
+    ],
+)
+def test_plain_decisions_are_encoded_without_building_a_model(item):
+    item.finish({"selected": ["a"], "value": 2})
+    with mock.patch.object(capture, "encode_record", side_effect=AssertionError("built")):
+        encoded = item.encode()
+    assert encoded.success is True and encoded.decision_id == item.decision_id
+    assert_encodes_the_record(item, CaptureSettings())
+
+
+def test_a_lone_surrogate_in_a_decision_type_is_replaced_and_the_record_stored(tmp_path):
+    item = _item(decision_type="pick\ud800")
+    item.finish("ok")
+    encoded = assert_encodes_the_record(item, CaptureSettings())
+    assert encoded.decision_type == "pick\ufffd"
+    store = SQLiteStore(tmp_path / "records.db")
+    store.put_encoded_decisions([encoded])
+    assert store.get_decision("agent-1", item.decision_id) == encoded.record()

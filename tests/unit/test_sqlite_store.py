@@ -38,6 +38,7 @@ from agentmem_langchain.models import (
 )
 from agentmem_langchain.stores import sqlite as sqlite_module
 from agentmem_langchain.stores._common import epoch_seconds, stats_from_rows, to_micros
+from agentmem_langchain.stores.base import encode_record
 from agentmem_langchain.stores.sqlite import SQLiteStore
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -278,7 +279,8 @@ def test_a_version_1_file_gets_the_agent_registry_and_keeps_its_decisions(db_pat
     with raw(db_path) as conn:
         conn.executescript(sqlite_module._SCHEMA_V1)
         conn.executemany(
-            sqlite_module._UPSERT_DECISION, [sqlite_module._decision_row(r) for r in kept]
+            sqlite_module._UPSERT_DECISION,
+            [sqlite_module._decision_row(encode_record(r)) for r in kept],
         )
         conn.execute("PRAGMA user_version = 1")
     assert count(db_path, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'agents'") == 0
