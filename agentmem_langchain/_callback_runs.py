@@ -230,6 +230,8 @@ def output_confidence(output: Any) -> float | None:
     ``ToolMessage``'s artifact or JSON content."""
     if type(output) in _PLAIN_OUTPUTS:  # no attributes to look at
         return None
+    if type(output) is dict:  # nor here: only its keys
+        return as_confidence(output.get("confidence"))
     content = getattr(output, "content", None)
     for candidate in (output, getattr(output, "artifact", None), _json_object(content)):
         if isinstance(candidate, Mapping):

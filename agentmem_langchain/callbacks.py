@@ -110,6 +110,12 @@ def _context_extra(kind: str, name: str, metadata: Mapping[str, Any] | None) -> 
     return extra
 
 
+def _uuid_text(key: int) -> str:
+    """``str(UUID(int=key))``, without building the UUID."""
+    digits = f"{key:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
 def _describe_run(
     decision: CapturedDecision,
     run: Run,
@@ -125,7 +131,7 @@ def _describe_run(
     JSON-safe, as the rest of the frozen decision (the metadata is the hook's snapshot)."""
     decision.context_extra = _context_extra(kind, name, metadata)
     decision.tags = _user_tags(tags, limit)
-    decision.metadata["langchain_run_id"] = str(UUID(int=key))
+    decision.metadata["langchain_run_id"] = _uuid_text(key)
     confidence = run.pinned_confidence
     if confidence is None and decision.result is not None:
         confidence = output_confidence(decision.result)

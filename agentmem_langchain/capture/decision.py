@@ -41,7 +41,6 @@ from .record import (
 )
 from .values import (
     CaptureSettings,
-    LenientJSON,
     Redactor,
     clean_text,
     cut_text,
@@ -364,7 +363,7 @@ class CapturedDecision:
             finish_capture(self, *args)
         if not self.frozen:
             self.freeze(settings)
-        data, redacted = _captured_data(self, snapshotter(settings), settings, say)
+        data, redacted = _captured_data(self, settings, say)
         metadata = dict(self.metadata)
         if self.has_result:
             metadata["result"] = data["result"]
@@ -377,7 +376,7 @@ class CapturedDecision:
             "parent_decision_id": self.parent_decision_id,
             "trace_id": self.trace_id or self.parent_decision_id,
             "context": _context(data["inputs"], data["context"]),
-            "reasoning": clean_reasoning(self.reasoning, say),
+            "reasoning": clean_reasoning(self.reasoning, say) if self.reasoning else {},
             "outcome": self._outcome(settings),
             "ttl": epoch_seconds(self.started_at + self.ttl) if self.ttl is not None else None,
             "tags": list(self.tags),
@@ -428,7 +427,7 @@ def _report_record_problem(message: str) -> None:
 
 
 def _captured_data(
-    captured: CapturedDecision, convert: LenientJSON, settings: CaptureSettings, warn: Warn
+    captured: CapturedDecision, settings: CaptureSettings, warn: Warn
 ) -> tuple[dict[str, Any], bool]:
     """The snapshot's values, redacted and cut, and whether a redact hook saw them."""
     data: dict[str, Any] = {
@@ -448,8 +447,13 @@ def _captured_data(
             # Never store what the user's redaction could not vet.
             warn(f"decision {captured.decision_id}: redact hook failed ({exc!r}); values withheld")
             data = {"inputs": "[withheld: redaction failed]", "result": None, "context": {}}
-    if not redacted and captured.frozen and captured.size * _JSON_GROWTH <= convert.limit:
+    if (
+        not redacted
+        and captured.frozen
+        and captured.size * _JSON_GROWTH <= settings.max_value_chars
+    ):
         return data, False  # too small for any value to need a cut
+    convert = snapshotter(settings)
     # The snapshot's count of characters is a lower bound: the exact cut is made here.
     cut = {key: convert.truncate(data.get(key)) for key in ("inputs", "result", "context")}
     return cut, redacted

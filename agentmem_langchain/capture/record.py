@@ -253,9 +253,9 @@ def encoded_decision(fields: dict[str, Any]) -> EncodedDecision | None:
     values = _record_values(fields)
     if values is None or not _encodable(values["decision_type"]):
         return None
-    body = {**values, "context": context[0], "reasoning": reasoning, "outcome": outcome}
+    values["context"], values["reasoning"], values["outcome"] = context[0], reasoning, outcome
     try:
-        text = to_json(body, inf_nan_mode="strings").decode()
+        text = to_json(values, inf_nan_mode="strings").decode()
     except (PydanticSerializationError, UnicodeError):  # let validation say what is wrong
         return None
     return EncodedDecision(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.documents import Document
@@ -9,7 +11,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.callbacks import AgentMemoryCallbackHandler, _uuid_text
 from agentmem_langchain.capture import CapturedDecision, current_parent, recorder_for, use_decision
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.models import DecisionRecord
@@ -260,3 +262,8 @@ def test_runs_are_stamped_by_the_memorys_clock():
     RunnableLambda(lambda x: x, name="step").invoke(1, config={"callbacks": [handler]})
     [record] = stored(simulated)
     assert record.timestamp == datetime(2030, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("key", [0, 1, 2**64, 2**128 - 1, uuid.uuid4().int])
+def test_a_run_id_is_written_as_its_uuid_text(key):
+    assert _uuid_text(key) == str(uuid.UUID(int=key))
