@@ -121,6 +121,9 @@ class Recorder(StoreSide):
         self._overflow_bytes = 0  # size of the spill buffer's items
         self._failing = False  # the last store call failed or hung
         self._on_replayed: Callable[[int], None] | None = None
+        self._replay_lock = threading.Lock()  # one replay of this journal at a time
+        self._entries_replayed = 0  # journal entries this process applied to the store
+        self._replay_base = 0
         self._ahead: WriteAhead | None = None
         self._waiters = 0
         self._stopping = False

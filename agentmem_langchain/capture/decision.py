@@ -413,13 +413,18 @@ class CapturedDecision:
             error_type = clean_text(error_type)
         if type(message) is str:
             message = cut_text(message, settings.max_value_chars)
-        return {
+        fields: dict[str, Any] = {
             "success": bool(self.success),
             "latency_ms": latency,
             "error": message or None,
             "error_type": error_type,
             "details": details,
         }
+        if latency is not None and type(self.started_at) is datetime:
+            # When the call ended, however long the record waits to be converted.
+            with contextlib.suppress(OverflowError):
+                fields["recorded_at"] = self.started_at + timedelta(milliseconds=latency)
+        return fields
 
 
 def _report_record_problem(message: str) -> None:

@@ -66,6 +66,9 @@ class StoreSide:
     _next_replay_at: float
     _replay_delay: float
     _on_replayed: Callable[[int], None] | None
+    _replay_lock: threading.Lock
+    _entries_replayed: int
+    _replay_base: int
     _inherited: bool
 
     @property
@@ -296,12 +299,16 @@ class StoreSide:
 
     def replay_now(self, progress: Callable[[int], None] | None = None) -> int:
         """Replay the journal into the store on this thread; returns how many entries were
-        applied. ``progress(done)`` is called as entries are applied."""
-        adopt_segments(self._journal)
+        applied meanwhile (by the capture thread too, when it had begun a replay first).
+        ``progress(done)`` is called as entries are applied."""
+        self._replay_base = self._entries_replayed
         self._on_replayed = progress
         try:
-            with suppress_capture():
-                return self._journal.replay(self._apply_entries)
+            with self._replay_lock:
+                adopt_segments(self._journal)
+                with suppress_capture():
+                    self._journal.replay(self._apply_entries)
+            return self._entries_replayed - self._replay_base
         finally:
             self._on_replayed = None
             self._journal.refresh()
@@ -392,11 +399,16 @@ class StoreSide:
             self._cond.notify_all()
 
     def _replay(self) -> None:
+        if not self._replay_lock.acquire(blocking=False):  # replay_now is under way
+            self._next_replay_at = self.settings.clock() + self._replay_delay
+            return
         try:
             adopt_segments(self._journal)
             self._journal.replay(self._apply_entries)
         except Exception as exc:
             self._problem("journal", f"journal replay failed: {exc!r}", exc)
+        finally:
+            self._replay_lock.release()
         with self._cond:
             if not self._journal.refresh():
                 self._inherited = False
@@ -432,11 +444,17 @@ class StoreSide:
                                 return done
                             self._set_aside(single, again, replayed=True)
                     done += 1
+                    self._count_replayed(1)
                 continue
             done += len(chunk)
-            if self._on_replayed is not None:
-                self._on_replayed(done)
+            self._count_replayed(len(chunk))
         return done
+
+    def _count_replayed(self, entries: int) -> None:
+        self._entries_replayed += entries
+        report = self._on_replayed
+        if report is not None:
+            report(self._entries_replayed - self._replay_base)
 
     def _apply_chunk(self, chunk: list[Entry]) -> None:
         ops: list[Op] = []

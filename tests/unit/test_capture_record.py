@@ -518,3 +518,12 @@ def test_a_lone_surrogate_in_a_decision_type_is_replaced_and_the_record_stored(t
     store = SQLiteStore(tmp_path / "records.db")
     store.put_encoded_decisions([encoded])
     assert store.get_decision("agent-1", item.decision_id) == encoded.record()
+
+
+def test_an_outcome_is_recorded_when_the_call_ended_however_late_it_is_converted():
+    started = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    item = _item(started_at=started)
+    item.finish("ok", now=item.started_perf + 0.25)
+    for record in (item.to_record(), item.encode().record()):
+        assert record.outcome is not None
+        assert record.outcome.recorded_at == started + timedelta(milliseconds=250)
