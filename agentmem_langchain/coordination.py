@@ -23,14 +23,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .errors import NotFoundError, StateConflictError, ValidationError
 from .models import AgentRegistration, AgentSignal, MemoryPattern, utcnow
+from .stores.base import MemoryStore
+from .stores.rules import store_pattern
 
-if TYPE_CHECKING:
-    from .memory import MemoryManager
-    from .stores.base import MemoryStore
+
+class _Memory(Protocol):
+    """What is used of a ``MemoryManager``: its store and its clock."""
+
+    @property
+    def store(self) -> MemoryStore: ...
+
+    def now(self) -> datetime: ...
 
 #: How long an agent counts as active after its last heartbeat, unless told otherwise.
 DEFAULT_ACTIVE_WITHIN = timedelta(minutes=5)
@@ -47,14 +54,13 @@ class MultiAgentCoordinator:
 
     def __init__(
         self,
-        store: MemoryStore | MemoryManager | None = None,
+        store: MemoryStore | _Memory | None = None,
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         from .config import open_store
-        from .memory import MemoryManager
 
-        if isinstance(store, MemoryManager):
+        if store is not None and not isinstance(store, MemoryStore):  # a MemoryManager
             clock = clock or store.now
             store = store.store
         self.store: MemoryStore = store if store is not None else open_store()
@@ -205,11 +211,8 @@ class MultiAgentCoordinator:
     def _update_sharing(
         self, owner: str, pattern_id: str, add: Sequence[str], remove: Sequence[str]
     ) -> MemoryPattern:
-        from .memory import MemoryManager
-
-        memory = MemoryManager(owner, store=self.store, clock=self._clock)
         for _ in range(SHARE_ATTEMPTS):
-            pattern = memory.get_pattern(pattern_id)
+            pattern = self.store.get_pattern(owner, pattern_id)
             if pattern is None:
                 raise NotFoundError(f"pattern {pattern_id} of agent {owner} not found")
             shared = [a for a in pattern.shared_with if a not in remove]
@@ -218,7 +221,7 @@ class MultiAgentCoordinator:
                 return pattern
             pattern.shared_with = shared
             try:
-                return memory.store_pattern(pattern)
+                return store_pattern(self.store, pattern, self.now())
             except StateConflictError:
                 continue  # another writer changed the pattern: apply ours to theirs
         raise StateConflictError(

@@ -24,7 +24,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from agentmem_langchain import DecisionLogger, DecisionType, MemoryManager
-from agentmem_langchain.cloudwatch import (
+from agentmem_langchain.analytics.cloudwatch import (
     CloudWatchExporter,
     MetricDatum,
     create_dashboard,
@@ -533,7 +533,7 @@ def test_exporter_makes_its_client_from_the_session(fleet: MemoryManager) -> Non
 
 
 def test_importing_the_module_does_not_import_boto3() -> None:
-    code = "import sys, agentmem_langchain.cloudwatch; print('boto3' in sys.modules)"
+    code = "import sys, agentmem_langchain.analytics.cloudwatch; print('boto3' in sys.modules)"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
     )

@@ -56,7 +56,12 @@ from typing import Any, Literal, TextIO
 
 from pydantic import BaseModel
 
-from ._export_format import (
+from ..enums import ProcessingStatus
+from ..errors import ValidationError
+from ..memory import validate_agent_id
+from ..models import AgentRegistration, AgentSignal, DecisionRecord, MemoryPattern, Model, utcnow
+from ..stores.base import MemoryStore
+from .format import (
     CSV_COLUMNS,
     FORMAT,
     FORMAT_VERSION,
@@ -70,11 +75,6 @@ from ._export_format import (
     record_line,
     validate_lines,
 )
-from .enums import ProcessingStatus
-from .errors import ValidationError
-from .memory import validate_agent_id
-from .models import AgentRegistration, AgentSignal, DecisionRecord, MemoryPattern, Model, utcnow
-from .stores.base import MemoryStore
 
 Progress = Callable[[str, int], None]
 """Called as records are handled: ``progress(kind, handled so far of that kind)``."""

@@ -24,8 +24,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .errors import ValidationError
-from .models import (
+from ..errors import ValidationError
+from ..models import (
     AgentId,
     AgentRegistration,
     AgentSignal,

@@ -1,0 +1,37 @@
+"""Moving an agent's memory between stores and files: export, import, the file format.
+
+- :mod:`.records` — :func:`export_records` and :func:`import_records`, with their summaries;
+- :mod:`.format` — the export file: its header, one JSON line per record, the CSV columns.
+"""
+
+from __future__ import annotations
+
+from .records import (
+    CSV_COLUMNS,
+    FORMAT,
+    FORMAT_VERSION,
+    KINDS,
+    ExportSummary,
+    ImportSummary,
+    Progress,
+    Source,
+    Target,
+    csv_row,
+    export_records,
+    import_records,
+)
+
+__all__ = [
+    "CSV_COLUMNS",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "KINDS",
+    "ExportSummary",
+    "ImportSummary",
+    "Progress",
+    "Source",
+    "Target",
+    "csv_row",
+    "export_records",
+    "import_records",
+]
