@@ -40,6 +40,7 @@ from agentmem_langchain.stores import sqlite as sqlite_module
 from agentmem_langchain.stores._common import epoch_seconds, stats_from_rows, to_micros
 from agentmem_langchain.stores.base import encode_record
 from agentmem_langchain.stores.sqlite import SQLiteStore
+from agentmem_langchain.stores.sqlite import schema as sqlite_schema
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -252,7 +253,7 @@ def test_missing_migrations_are_applied_in_order_on_open(
         "CREATE TABLE notes (text TEXT NOT NULL);\nCREATE INDEX notes_by_text ON notes (text);",
         "INSERT INTO notes SELECT 'after ' || COUNT(*) FROM decisions",  # needs the first
     )
-    monkeypatch.setattr(sqlite_module, "_MIGRATIONS", (*sqlite_module._MIGRATIONS, *later))
+    monkeypatch.setattr(sqlite_schema, "_MIGRATIONS", (*sqlite_schema._MIGRATIONS, *later))
 
     with SQLiteStore(db_path) as store:
         assert store.get_decision(kept.agent_id, kept.decision_id) == kept

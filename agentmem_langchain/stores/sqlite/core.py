@@ -1,0 +1,69 @@
+"""What every part of ``SQLiteStore`` shares: the transaction helper of ``_StoreBase`` and
+the paging and argument helpers."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, TypeVar
+
+from ...errors import ValidationError
+from ...models import Model, Page
+from .._common import decode_cursor, encode_cursor, epoch_seconds
+from .connection import _begun, _ThreadConnections, _translated
+
+M = TypeVar("M", bound=Model)
+
+
+class _StoreBase:
+    """The state the store's parts share: the clock, the file, its connections; and the
+    transaction every operation runs in."""
+
+    path: str
+    _clock: Callable[[], datetime]
+    _connections: _ThreadConnections
+
+    @contextmanager
+    def _transaction(self, op: str, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction on this thread's connection; ``write`` takes the write lock first."""
+        with _translated(op):
+            conn = self._connections.get()
+            with _begun(conn, "IMMEDIATE" if write else "DEFERRED"):
+                yield conn
+
+    def _now_seconds(self) -> int:
+        return epoch_seconds(self._clock())
+
+
+def _label(value: Any) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _check_limit(limit: int) -> None:
+    if limit < 1:
+        raise ValidationError(f"limit: must be at least 1 (got {limit!r})", field="limit")
+
+
+def _position(cursor: str) -> tuple[float, str]:
+    """The (sort key, id) a cursor of this store points after."""
+    position = decode_cursor(cursor)
+    if (
+        isinstance(position, list)
+        and len(position) == 2
+        and isinstance(position[0], (int, float))
+        and not isinstance(position[0], bool)
+        and isinstance(position[1], str)
+    ):
+        return position[0], position[1]
+    raise ValidationError(f"cursor: {cursor!r} is not a cursor of this store", field="cursor")
+
+
+def _page(rows: list[Any], limit: int, model: type[M]) -> Page[M]:
+    """A page from up to ``limit + 1`` rows of (sort key, id, body)."""
+    items = [model.model_validate_json(row[-1]) for row in rows[:limit]]
+    more = len(rows) > limit
+    return Page[M](
+        items=items, next_cursor=encode_cursor(list(rows[limit - 1][:2])) if more else None
+    )
