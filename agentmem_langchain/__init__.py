@@ -7,11 +7,10 @@
 
 from __future__ import annotations
 
-import os
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .config import open_store
+from .config import open_store, tracing_enabled
 from .decision_logger import DecisionLogger
 from .enums import (
     DecisionType,
@@ -50,13 +49,13 @@ from .stores import MemoryStore
 
 if TYPE_CHECKING:
     from .analytics import Analytics
+    from .analytics.cloudwatch import CloudWatchExporter
     from .callbacks import (
         AgentMemoryCallbackHandler,
         AsyncAgentMemoryCallbackHandler,
         instrument,
         uninstrument,
     )
-    from .cloudwatch import CloudWatchExporter
     from .coordination import MultiAgentCoordinator
     from .decorators import ContextThreadPoolExecutor, current_decision, decision
     from .learning import ConsolidationScheduler, PatternLearner, consolidate
@@ -67,7 +66,7 @@ __version__ = "0.1.0"
 # Capture, learning and retrieval load langchain-core: imported on first use, not here.
 _LAZY = {
     "Analytics": "analytics",
-    "CloudWatchExporter": "cloudwatch",
+    "CloudWatchExporter": "analytics.cloudwatch",
     "AgentMemoryCallbackHandler": "callbacks",
     "AsyncAgentMemoryCallbackHandler": "callbacks",
     "instrument": "callbacks",
@@ -152,7 +151,8 @@ __all__ = [
     "uninstrument",
 ]
 
-if os.environ.get("AGENTMEM_TRACING", "").strip().lower() in {"1", "true", "yes", "on"}:
-    from .callbacks import instrument_from_env
-
-    instrument_from_env()
+if tracing_enabled():
+    # Registers langchain-core's configure hook for AGENTMEM_TRACING (see .callbacks): no
+    # handler, store or thread is made here; langchain-core adds a handler to each run while
+    # the variable is on. Without it, langchain-core is not loaded at all.
+    import_module(".callbacks", __name__)

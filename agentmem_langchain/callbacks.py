@@ -33,14 +33,18 @@ applies events in order: it keeps a bounded run table, builds a
 background recorder at the run's end; what only the record needs (its context, tags and the
 output's confidence) is worked out when the record is converted. A flush, a read
 through a ``MemoryManager`` or a handler counter applies pending events first, so results
-never depend on the thread's timing. :func:`instrument` installs one handler on every
-LangChain run.
+never depend on the thread's timing.
+
+Without passing callbacks: :func:`instrument` installs one handler on every LangChain run
+(:func:`uninstrument` takes it out again); with ``AGENTMEM_TRACING`` set, langchain-core's
+configure hook adds a handler on the default memory to each run that has none (as
+``LANGCHAIN_TRACING_V2`` does for LangSmith). Importing this module registers that hook and
+installs no handler: the variable is read at each run.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
@@ -51,8 +55,9 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import AsyncCallbackHandler
-from langchain_core.tracers.context import register_configure_hook
+from langchain_core.tracers.context import _configure_hooks, register_configure_hook
 
+from . import config
 from ._callback_runs import (
     _PLAIN_OUTPUTS,
     CONFIDENCE_KEY,
@@ -61,6 +66,8 @@ from ._callback_runs import (
     Hint,
     Link,
     LLMResultInfo,
+    NameFilter,
+    RecordChains,
     Run,
     as_confidence,
     model_from_start,
@@ -69,10 +76,11 @@ from ._callback_runs import (
     read_llm_result,
     run_name,
 )
-from .capture.decision import CapturedDecision, fast_id
+from .capture.decision import CapturedDecision, fast_id, report_problem
 from .capture.events import event_kind, post
 from .capture.hook import _current
-from .capture.values import clean_text, cut_text, json_size
+from .capture.values import Redactor, clean_text, cut_text, json_size
+from .decorators import default_memory as _decorators_memory
 from .enums import DecisionType
 from .memory import MemoryManager
 
@@ -155,6 +163,43 @@ def _started_at(stamp: datetime | None, perf: float) -> datetime:
 class _RunRecorder(HandlerBase):
     """The recording both handlers share, applied on the capture thread from the events the
     hooks post; every method is total (errors are counted)."""
+
+    def __init__(
+        self,
+        memory: MemoryManager | None = None,
+        *,
+        agent_id: str | None = None,
+        record_chains: RecordChains = "root",
+        record_tools: bool = True,
+        record_llm: bool = False,
+        name_filter: NameFilter = None,
+        redact: Redactor | None = None,
+        max_runs: int = 10_000,
+    ) -> None:
+        # No memory: the default one (how langchain-core's configure hook makes the handler
+        # of each run for AGENTMEM_TRACING, with no arguments). A default store that cannot
+        # be opened is reported and the handler records nothing: the run itself goes on.
+        inert = False
+        if memory is None:
+            try:
+                memory = default_memory()
+            except Exception as exc:
+                report_problem("handler", f"default memory unavailable, not recording: {exc!r}")
+                from .stores.in_memory import InMemoryStore
+
+                memory, inert = MemoryManager(config.DEFAULT_AGENT_ID, store=InMemoryStore()), True
+        super().__init__(
+            memory,
+            agent_id=agent_id,
+            record_chains=record_chains,
+            record_tools=record_tools,
+            record_llm=record_llm,
+            name_filter=name_filter,
+            redact=redact,
+            max_runs=max_runs,
+        )
+        if inert:
+            self.enabled = False
 
     # -- the hot path: what the hooks post ---------------------------------------------------
 
@@ -481,6 +526,7 @@ class AgentMemoryCallbackHandler(_RunRecorder):
     >>> handler = AgentMemoryCallbackHandler(memory, record_chains=True)  # doctest: +SKIP
     >>> chain.invoke(x, config={"callbacks": [handler]})                  # doctest: +SKIP
 
+    Without ``memory`` it records into :func:`default_memory`.
     Works in sync and async runs alike: each hook posts one event and returns (see the
     module's docs). ``raise_error`` stays False: a capture problem is counted in ``errors``
     and logged at most once a minute, never raised into the chain.
@@ -641,11 +687,57 @@ class AsyncAgentMemoryCallbackHandler(_RunRecorder, AsyncCallbackHandler):
     on_agent_action = _awaitable(AgentMemoryCallbackHandler.on_agent_action)
 
 
+# -- the default memory ----------------------------------------------------------------------
+
+_memory_lock = threading.Lock()
+_memories: dict[tuple[object, ...], MemoryManager] = {}
+
+
+def default_memory() -> MemoryManager:
+    """The memory of handlers made without one (``AGENTMEM_TRACING``'s, :func:`instrument`'s).
+
+    :func:`~agentmem_langchain.decorators.set_default_memory`'s memory if it is set (the one
+    decorated functions use), else ``MemoryManager(config.agent_id())`` on the store of
+    ``config.open_store()``, opened once per agent and store settings.
+    """
+    memory = _decorators_memory()
+    if memory is not None:
+        return memory
+    key = (
+        config.agent_id(),
+        config.store_kind(),
+        config.resolve_sqlite_path().absolute(),
+        config.dynamodb_endpoint(),
+        config.table_prefix(),
+        config.aws_region(),
+    )
+    with _memory_lock:
+        memory = _memories.get(key)
+        if memory is None:
+            memory = _memories[key] = MemoryManager(config.agent_id())
+    return memory
+
+
+# -- AGENTMEM_TRACING: langchain-core makes a handler for each run -----------------------------
+
+#: Never set: with ``AGENTMEM_TRACING`` on, langchain-core's ``_configure`` finds it empty and
+#: adds ``AgentMemoryCallbackHandler()`` (inheritable) to each run that has no such handler.
+_tracing_var: ContextVar[AgentMemoryCallbackHandler | None] = ContextVar(
+    "agentmem_langchain_tracing", default=None
+)
+register_configure_hook(
+    _tracing_var,
+    inheritable=True,
+    handle_class=AgentMemoryCallbackHandler,
+    env_var=config.TRACING_ENV,
+)
+
+
 # -- instrument(): one handler on every run -----------------------------------------------------
 
 _instrument_lock = threading.Lock()
 _instrumented: AgentMemoryCallbackHandler | None = None
-TRACING_ENV = "AGENTMEM_TRACING"
+_instrumented_hook: object = None  # the entry instrument() added to langchain-core's hooks
 
 
 def instrument(
@@ -656,22 +748,23 @@ def instrument(
     >>> handler = instrument(MemoryManager("research-agent"))   # doctest: +SKIP
 
     Installs one :class:`AgentMemoryCallbackHandler` through langchain-core's
-    ``register_configure_hook`` (a run that already has an agentmem handler keeps its own).
-    Without ``memory`` it uses ``MemoryManager(AGENTMEM_AGENT_ID or "langchain-agent")``.
-    Calling it again returns the same handler, re-enabled, with any new settings applied;
-    :func:`uninstrument` switches it off.
+    ``register_configure_hook`` (a run that already has an agentmem handler keeps its own;
+    with ``AGENTMEM_TRACING`` on too, this handler is the one runs get). Without ``memory``
+    it uses :func:`default_memory`. Calling it again returns the same handler, with any new
+    settings applied; :func:`uninstrument` takes it out.
     """
-    global _instrumented
+    global _instrumented, _instrumented_hook
     with _instrument_lock:
         handler = _instrumented
         if handler is None:
-            handler = AgentMemoryCallbackHandler(memory or _default_memory(), **handler_kwargs)
+            handler = AgentMemoryCallbackHandler(memory, **handler_kwargs)
             # A ContextVar whose *default* is the handler: every thread and task sees it
             # (new threads start with an empty context, so a set() would not reach them).
             var: ContextVar[HandlerBase | None] = ContextVar(
                 "agentmem_langchain_handler", default=handler
             )
             register_configure_hook(var, inheritable=True, handle_class=HandlerBase)
+            _instrumented_hook = _before_tracing_hook(var)
             _instrumented = handler
         elif memory is not None or handler_kwargs:
             handler._configure(memory or handler.memory, **handler_kwargs)
@@ -680,27 +773,36 @@ def instrument(
 
 
 def uninstrument() -> None:
-    """Stop the handler :func:`instrument` installed (runs already started end unrecorded)."""
+    """Undo :func:`instrument`: its hook leaves langchain-core's configure hooks, which are
+    then as they were, and its handler stops (runs already started end unrecorded). Harmless
+    when nothing is instrumented."""
+    global _instrumented, _instrumented_hook
     with _instrument_lock:
-        if _instrumented is not None:
-            _instrumented.enabled = False
+        handler, entry = _instrumented, _instrumented_hook
+        _instrumented = _instrumented_hook = None
+        for index, hook in enumerate(_configure_hooks):
+            if hook is entry:
+                del _configure_hooks[index]
+                break
+        if handler is not None:
+            handler.enabled = False
 
 
-def instrument_from_env() -> AgentMemoryCallbackHandler | None:
-    """:func:`instrument` when ``AGENTMEM_TRACING`` is true (``1``, ``true``, ``yes``)."""
-    if os.environ.get(TRACING_ENV, "").strip().lower() in {"1", "true", "yes", "on"}:
-        return instrument()
-    return None
-
-
-def _default_memory() -> MemoryManager:
-    return MemoryManager(os.environ.get("AGENTMEM_AGENT_ID") or "langchain-agent")
+def _before_tracing_hook(var: ContextVar[HandlerBase | None]) -> object:
+    """Move the configure hook of ``var`` (just registered, so last) before the
+    ``AGENTMEM_TRACING`` one, so that an instrumented handler takes precedence; its entry."""
+    entry = next(hook for hook in reversed(_configure_hooks) if hook[0] is var)
+    tracing = next((i for i, hook in enumerate(_configure_hooks) if hook[0] is _tracing_var), None)
+    if tracing is not None:
+        _configure_hooks.remove(entry)
+        _configure_hooks.insert(tracing, entry)
+    return entry
 
 
 __all__ = [
     "AgentMemoryCallbackHandler",
     "AsyncAgentMemoryCallbackHandler",
+    "default_memory",
     "instrument",
-    "instrument_from_env",
     "uninstrument",
 ]

@@ -1,15 +1,23 @@
 """Settings in one place: explicit arguments first, ``AGENTMEM_*`` environment variables second.
 
-=============================  ==============================================================
-variable                       meaning
-=============================  ==============================================================
-``AGENTMEM_STORE``             ``sqlite`` (default) or ``dynamodb``
-``AGENTMEM_SQLITE_PATH``       the SQLite file (default ``.agentmem/memory.db``)
-``AGENTMEM_DYNAMODB_ENDPOINT`` a DynamoDB endpoint URL (a local server, for instance)
-``AGENTMEM_TABLE_PREFIX``      DynamoDB table name prefix (default ``agentmem_``)
-``AWS_REGION``                 the AWS region for DynamoDB
-``AGENTMEM_AGENT_ID``          the agent the CLI reports on when ``--agent-id`` is not given
-=============================  ==============================================================
+Each variable is read here, by one function, with one default; the rest of the package calls
+these functions, at each use (a change to the environment applies from then on).
+
+* ``AGENTMEM_AGENT_ID`` (:func:`agent_id`, default ``default``): the agent of records made
+  without one (``@decision`` with no agent, the ``AGENTMEM_TRACING`` and :func:`instrument`
+  handlers without a memory, the consolidation Lambda, which takes a comma-separated list).
+* ``AGENTMEM_STORE`` (:func:`store_kind`, default ``sqlite``): ``sqlite`` or ``dynamodb``.
+* ``AGENTMEM_SQLITE_PATH`` (:func:`resolve_sqlite_path`, default ``.agentmem/memory.db``).
+* ``AGENTMEM_DYNAMODB_ENDPOINT`` (:func:`dynamodb_endpoint`, default AWS): a DynamoDB endpoint
+  URL (a local server, for instance).
+* ``AGENTMEM_TABLE_PREFIX`` (:func:`table_prefix`, default ``agentmem_``): DynamoDB table names.
+* ``AWS_REGION`` (:func:`aws_region`, else ``AWS_DEFAULT_REGION``, else boto3's).
+* ``AGENTMEM_JOURNAL_DIR`` (:func:`journal_dir`, default ``.agentmem/journal``): where the
+  capture journal keeps what a store has not taken yet.
+* ``AGENTMEM_TRACING`` (:func:`tracing_enabled`, default off): when on, langchain-core adds an
+  :class:`~agentmem_langchain.callbacks.AgentMemoryCallbackHandler` on the default memory to
+  each run (a configure hook, as LangSmith's ``LANGCHAIN_TRACING_V2``; importing the package
+  installs nothing). On means set to anything but ``""``, ``0``, ``false`` or ``False``.
 """
 
 from __future__ import annotations
@@ -24,20 +32,89 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:
     from .stores.base import MemoryStore
 
+#: The agent of records made without one, when ``AGENTMEM_AGENT_ID`` is not set.
+DEFAULT_AGENT_ID = "default"
+DEFAULT_STORE_KIND = "sqlite"
 DEFAULT_SQLITE_PATH = Path(".agentmem") / "memory.db"
 DEFAULT_TABLE_PREFIX = "agentmem_"
+DEFAULT_JOURNAL_DIR = Path(".agentmem") / "journal"
 #: How long a decision is kept before its TTL expires it (consolidation keeps what it learnt).
 DEFAULT_DECISION_TTL = timedelta(days=30)
 #: Decisions younger than this are short-term memory (the seed's "< 1 day").
 STM_WINDOW = timedelta(days=1)
 STORE_KINDS = ("sqlite", "dynamodb")
+#: The variable that switches LangChain tracing on (langchain-core reads it too, for its
+#: configure hook, with the rule of :func:`tracing_enabled`).
+TRACING_ENV = "AGENTMEM_TRACING"
+_TRACING_OFF = frozenset({"", "0", "false", "False"})  # langchain_core.utils.env.env_var_is_set
+
+
+def _env(name: str) -> str | None:
+    """The variable's value, stripped; None when unset or blank."""
+    value = os.environ.get(name, "").strip()
+    return value or None
+
+
+def _env_path(name: str, default: Path) -> Path:
+    """The variable's value as a path (not stripped: a path may end in a space), else
+    ``default``."""
+    return Path(os.environ.get(name) or default)
+
+
+def agent_id() -> str:
+    """``AGENTMEM_AGENT_ID``, else :data:`DEFAULT_AGENT_ID` (``"default"``).
+
+    The agent of records whose caller names none; an explicit ``agent_id=`` or memory wins.
+    """
+    return _env("AGENTMEM_AGENT_ID") or DEFAULT_AGENT_ID
+
+
+def agent_ids() -> list[str]:
+    """:func:`agent_id` as a list (the variable may hold several ids, comma-separated)."""
+    return [a.strip() for a in agent_id().split(",") if a.strip()] or [DEFAULT_AGENT_ID]
+
+
+def store_kind(kind: str | None = None) -> str:
+    """``kind``, else ``AGENTMEM_STORE``, else ``sqlite``; lower case, not checked."""
+    return (kind or _env("AGENTMEM_STORE") or DEFAULT_STORE_KIND).strip().lower()
 
 
 def resolve_sqlite_path(path: str | os.PathLike[str] | None = None) -> Path:
     """The SQLite file to use: ``path``, else ``AGENTMEM_SQLITE_PATH``, else the default."""
     if path is not None:
         return Path(path)
-    return Path(os.environ.get("AGENTMEM_SQLITE_PATH") or DEFAULT_SQLITE_PATH)
+    return _env_path("AGENTMEM_SQLITE_PATH", DEFAULT_SQLITE_PATH)
+
+
+def dynamodb_endpoint(endpoint_url: str | None = None) -> str | None:
+    """``endpoint_url``, else ``AGENTMEM_DYNAMODB_ENDPOINT``, else None (AWS itself)."""
+    return endpoint_url or _env("AGENTMEM_DYNAMODB_ENDPOINT")
+
+
+def table_prefix(prefix: str | None = None) -> str:
+    """``prefix``, else ``AGENTMEM_TABLE_PREFIX``, else ``agentmem_``."""
+    return prefix or _env("AGENTMEM_TABLE_PREFIX") or DEFAULT_TABLE_PREFIX
+
+
+def aws_region(region: str | None = None) -> str | None:
+    """``region``, else ``AWS_REGION``, else ``AWS_DEFAULT_REGION``, else None (boto3's)."""
+    return region or _env("AWS_REGION") or _env("AWS_DEFAULT_REGION")
+
+
+def journal_dir() -> Path:
+    """``AGENTMEM_JOURNAL_DIR``, else ``.agentmem/journal`` (a recorder's ``journal_dir``
+    setting wins)."""
+    return _env_path("AGENTMEM_JOURNAL_DIR", DEFAULT_JOURNAL_DIR)
+
+
+def tracing_enabled() -> bool:
+    """Whether ``AGENTMEM_TRACING`` is on: set to anything but ``""``, ``0``, ``false`` or
+    ``False`` (langchain-core's rule for the variables of its configure hooks, which it
+    applies itself at each run)."""
+    return os.environ.get(TRACING_ENV, "") not in _TRACING_OFF
+
+
+_table_prefix = table_prefix  # open_store's argument shadows the function's name
 
 
 def open_store(
@@ -52,7 +129,7 @@ def open_store(
 
     >>> store = open_store("sqlite", sqlite_path="/tmp/agentmem-doc.db")
     """
-    kind = (kind or os.environ.get("AGENTMEM_STORE") or "sqlite").strip().lower()
+    kind = store_kind(kind)
     if kind == "sqlite":
         from .stores.sqlite import SQLiteStore
 
@@ -65,11 +142,9 @@ def open_store(
                 "the DynamoDB store needs boto3: pip install 'agentmem-langchain[dynamodb]'"
             ) from exc
         return DynamoDBStore(
-            region=region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
-            endpoint_url=endpoint_url or os.environ.get("AGENTMEM_DYNAMODB_ENDPOINT") or None,
-            table_prefix=table_prefix
-            or os.environ.get("AGENTMEM_TABLE_PREFIX")
-            or DEFAULT_TABLE_PREFIX,
+            region=aws_region(region),
+            endpoint_url=dynamodb_endpoint(endpoint_url),
+            table_prefix=_table_prefix(table_prefix),
         )
     raise ConfigurationError(
         f"store: unknown store {kind!r}; choose one of {', '.join(STORE_KINDS)}"
@@ -77,11 +152,23 @@ def open_store(
 
 
 __all__ = [
+    "DEFAULT_AGENT_ID",
     "DEFAULT_DECISION_TTL",
+    "DEFAULT_JOURNAL_DIR",
     "DEFAULT_SQLITE_PATH",
+    "DEFAULT_STORE_KIND",
     "DEFAULT_TABLE_PREFIX",
     "STM_WINDOW",
     "STORE_KINDS",
+    "TRACING_ENV",
+    "agent_id",
+    "agent_ids",
+    "aws_region",
+    "dynamodb_endpoint",
+    "journal_dir",
     "open_store",
     "resolve_sqlite_path",
+    "store_kind",
+    "table_prefix",
+    "tracing_enabled",
 ]

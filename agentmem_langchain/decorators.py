@@ -15,10 +15,11 @@
 
 Works on sync and async functions, generators and async generators, instance methods,
 classmethods and staticmethods. The agent is ``agent_id=``, else ``self.agent_id``, else
-the memory's agent, else the enclosing decision's, else ``$AGENTMEM_AGENT_ID`` or
-``"default"``. The memory is ``memory=``, else ``self.memory`` / ``self.memory_manager``,
-else :func:`set_default_memory`'s, else the store of ``open_store()``. Nested decorated
-calls become parent and child, also across asyncio tasks and in threads started through
+the memory's agent, else the enclosing decision's, else ``config.agent_id()``
+(``$AGENTMEM_AGENT_ID`` or ``"default"``). The memory is ``memory=``, else ``self.memory`` /
+``self.memory_manager``, else :func:`set_default_memory`'s, else the store of
+``open_store()``. Nested decorated calls become parent and child, also across asyncio tasks
+and in threads started through
 :class:`~agentmem_langchain.capture.ContextThreadPoolExecutor`. The user's exceptions pass
 through unchanged; the library's own problems are logged and counted, never raised.
 
@@ -30,13 +31,13 @@ per value) on the caller's thread; a later change to those objects changes no re
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import AsyncGenerator, Callable, Generator, Sequence
 from enum import Enum
 from typing import Any, TypeVar, cast, overload
 
 import wrapt
 
+from . import config
 from .capture.batch import Recorder, default_recorder, recorder_for
 from .capture.decision import CapturedDecision, report_problem
 from .capture.hook import (
@@ -60,6 +61,11 @@ _default_memory: list[MemoryManager] = []
 def set_default_memory(memory: MemoryManager | None) -> None:
     """The memory decorated functions use when neither ``memory=`` nor ``self.memory`` says."""
     _default_memory[:] = [memory] if memory is not None else []
+
+
+def default_memory() -> MemoryManager | None:
+    """What :func:`set_default_memory` set, or None."""
+    return _default_memory[0] if _default_memory else None
 
 
 class _Options:
@@ -165,7 +171,7 @@ def _agent_for(
         return memory.agent_id
     if parent is not None:
         return parent.agent_id
-    return os.environ.get("AGENTMEM_AGENT_ID") or "default"
+    return config.agent_id()
 
 
 _Pending = tuple[CapturedDecision, Recorder]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pydantic
 
 from .config import DEFAULT_DECISION_TTL, open_store
-from .errors import NotFoundError, StateConflictError, ValidationError
+from .errors import NotFoundError, ValidationError
 from .models import (
     AgentId,
     AgentSignal,
@@ -23,19 +23,17 @@ from .models import (
     DecisionStats,
     MemoryPattern,
     Page,
-    PatternVersion,
     StateCheckpoint,
     utcnow,
 )
 from .stores._common import epoch_seconds
 from .stores.base import MemoryStore
+from .stores.rules import PATTERN_HISTORY_LIMIT, store_pattern
 
 if TYPE_CHECKING:
     from .capture.batch import Recorder
     from .coordination import MultiAgentCoordinator
 
-#: How many earlier versions' statistics a pattern keeps in its ``history`` field.
-PATTERN_HISTORY_LIMIT = 20
 
 _agent_id_adapter: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(AgentId)
 
@@ -211,33 +209,7 @@ class MemoryManager:
         Returns what was stored.
         """
         self._check_owner(pattern.agent_id, "pattern.agent_id")
-        current = self.store.get_pattern(self.agent_id, pattern.pattern_id)
-        if current is None:
-            self.store.put_pattern(pattern, expected_version=None)
-            return pattern
-        if current.version != pattern.version:
-            raise StateConflictError(
-                f"pattern {pattern.pattern_id!r} is at version {current.version}, "
-                f"not {pattern.version}: reload it and apply the change again"
-            )
-        previous = PatternVersion(
-            version=current.version,
-            confidence=current.confidence,
-            success_rate=current.success_rate,
-            sample_size=current.sample_size,
-            success_count=current.success_count,
-            updated_at=current.updated_at,
-        )
-        updated = pattern.model_copy(
-            update={
-                "version": current.version + 1,
-                "history": [*current.history, previous][-PATTERN_HISTORY_LIMIT:],
-                "created_at": current.created_at,
-                "updated_at": self.now(),
-            }
-        )
-        self.store.put_pattern(updated, expected_version=current.version)
-        return updated
+        return store_pattern(self.store, pattern, self.now())
 
     def get_pattern(self, pattern_id: str) -> MemoryPattern | None:
         """The agent's own pattern (latest version), or None."""

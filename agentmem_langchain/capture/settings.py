@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from ..config import DEFAULT_JOURNAL_DIR
 from ..models import DecisionOutcome, DecisionRecord
 from .decision import CapturedDecision
 from .values import CaptureSettings
 
 OnFull = Literal["spill", "drop", "block"]
-DEFAULT_JOURNAL_DIR = Path(".agentmem") / "journal"
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class RecorderSettings(CaptureSettings):
     queue, then spills the same way; ``"drop"`` drops at once.
 
     ``journal_path`` defaults to ``<journal_dir>/<store key>.jsonl``; ``journal_dir`` to
-    ``$AGENTMEM_JOURNAL_DIR`` or ``.agentmem/journal`` (resolved when the recorder is made).
+    :func:`agentmem_langchain.config.journal_dir` (``$AGENTMEM_JOURNAL_DIR`` or
+    ``.agentmem/journal``, resolved when the recorder is made).
     The store key is the store's ``journal_key`` attribute, else its type and a hash of its
     ``path``, else its type and object id (no replay across restarts for such stores).
     ``max_queue_bytes`` bounds the queue in bytes (the captured values' size) beside its item

@@ -11,13 +11,13 @@ any later one that opens the store.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..config import journal_dir
 from ..errors import NotFoundError, StoreUnavailableError, ValidationError
 from ..models import DecisionOutcome, DecisionRecord
 from ..stores.base import AcceptsEncodedDecisions, EncodedDecision, MemoryStore, encode_record
@@ -34,7 +34,7 @@ from .journal_entries import (
     journal_ready,
     rows_as_entries,
 )
-from .settings import DEFAULT_JOURNAL_DIR, Item, OutcomeUpdate, RecorderSettings
+from .settings import Item, OutcomeUpdate, RecorderSettings
 
 _UNSCHEDULED = float("-inf")
 
@@ -560,9 +560,7 @@ def journal_path_for(settings: RecorderSettings, key: str) -> Path:
     """The journal file of the store named ``key`` under ``settings``."""
     if settings.journal_path is not None:
         return Path(settings.journal_path).absolute()
-    folder = settings.journal_dir or Path(
-        os.environ.get("AGENTMEM_JOURNAL_DIR") or DEFAULT_JOURNAL_DIR
-    )
+    folder = settings.journal_dir or journal_dir()
     return (Path(folder) / f"{key}.jsonl").absolute()
 
 

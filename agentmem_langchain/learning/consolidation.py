@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from ..config import agent_ids as agent_ids_setting
 from ..config import open_store
 from ..enums import PatternStatus
 from ..errors import StateConflictError
@@ -403,8 +403,9 @@ class ConsolidationScheduler:
 def handler(event: Mapping[str, Any] | None, context: object) -> dict[str, Any]:
     """AWS Lambda entry point (e.g. on an EventBridge schedule).
 
-    Consolidates ``event["agent_ids"]`` (or ``event["agent_id"]``, or the comma-separated
-    ``$AGENTMEM_AGENT_ID``) in the store configured by ``AGENTMEM_*`` variables, and returns
+    Consolidates ``event["agent_ids"]`` (or ``event["agent_id"]``, else
+    :func:`~agentmem_langchain.config.agent_ids`: the comma-separated ``$AGENTMEM_AGENT_ID``,
+    or ``"default"``) in the store configured by ``AGENTMEM_*`` variables, and returns
     ``{"results": [ConsolidationResult.as_dict(), ...]}``.
     """
     event = event or {}
@@ -412,10 +413,7 @@ def handler(event: Mapping[str, Any] | None, context: object) -> dict[str, Any]:
     if not agent_ids and event.get("agent_id"):
         agent_ids = [str(event["agent_id"])]
     if not agent_ids:
-        env = os.environ.get("AGENTMEM_AGENT_ID", "")
-        agent_ids = [a.strip() for a in env.split(",") if a.strip()]
-    if not agent_ids:
-        raise ValueError("handler: pass agent_ids in the event or set AGENTMEM_AGENT_ID")
+        agent_ids = agent_ids_setting()
     store = open_store()
     try:
         return {"results": [consolidate(store, a).as_dict() for a in agent_ids]}

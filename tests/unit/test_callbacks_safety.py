@@ -13,7 +13,6 @@ from agentmem_langchain import callbacks
 from agentmem_langchain.callbacks import (
     AgentMemoryCallbackHandler,
     instrument,
-    instrument_from_env,
     uninstrument,
 )
 from agentmem_langchain.capture import recorder_for
@@ -156,13 +155,9 @@ def test_uninstrument_stops_recording(instrumented_memory):
     assert recorded(instrumented_memory) == []
 
 
-def test_tracing_env_var_instruments(instrumented_memory, monkeypatch):
-    monkeypatch.setenv("AGENTMEM_TRACING", "false")
-    assert instrument_from_env() is None
-    instrument(instrumented_memory)
-    uninstrument()
-    monkeypatch.setenv("AGENTMEM_TRACING", "true")
-    handler = instrument_from_env()
-    assert handler is callbacks._instrumented and handler is not None and handler.enabled
+def test_instrument_twice_keeps_one_handler_and_new_settings(instrumented_memory):
+    handler = instrument(instrumented_memory)
+    assert instrument(record_tools=False) is handler is callbacks._instrumented
+    assert handler.record_tools is False and handler.memory is instrumented_memory
     echo.invoke({"text": "x"})
-    assert recorded(instrumented_memory) == ["tool_call"]
+    assert recorded(instrumented_memory) == []
