@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .config import open_store, tracing_enabled
+from .config import tracing_enabled
 from .decision_logger import DecisionLogger
 from .enums import (
     DecisionType,
@@ -45,7 +45,7 @@ from .models import (
     PatternVersion,
     StateCheckpoint,
 )
-from .stores import MemoryStore
+from .stores import MemoryStore, open_store
 
 if TYPE_CHECKING:
     from .analytics import Analytics

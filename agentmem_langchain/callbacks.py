@@ -698,7 +698,7 @@ def default_memory() -> MemoryManager:
 
     :func:`~agentmem_langchain.decorators.set_default_memory`'s memory if it is set (the one
     decorated functions use), else ``MemoryManager(config.agent_id())`` on the store of
-    ``config.open_store()``, opened once per agent and store settings.
+    ``stores.open_store()``, opened once per agent and store settings.
     """
     memory = _decorators_memory()
     if memory is not None:

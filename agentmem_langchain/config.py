@@ -25,12 +25,6 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from .errors import ConfigurationError
-
-if TYPE_CHECKING:
-    from .stores.base import MemoryStore
 
 #: The agent of records made without one, when ``AGENTMEM_AGENT_ID`` is not set.
 DEFAULT_AGENT_ID = "default"
@@ -114,43 +108,6 @@ def tracing_enabled() -> bool:
     return os.environ.get(TRACING_ENV, "") not in _TRACING_OFF
 
 
-_table_prefix = table_prefix  # open_store's argument shadows the function's name
-
-
-def open_store(
-    kind: str | None = None,
-    *,
-    sqlite_path: str | os.PathLike[str] | None = None,
-    endpoint_url: str | None = None,
-    region: str | None = None,
-    table_prefix: str | None = None,
-) -> MemoryStore:
-    """Open the store named by ``kind`` (or ``AGENTMEM_STORE``; SQLite when neither is set).
-
-    >>> store = open_store("sqlite", sqlite_path="/tmp/agentmem-doc.db")
-    """
-    kind = store_kind(kind)
-    if kind == "sqlite":
-        from .stores.sqlite import SQLiteStore
-
-        return SQLiteStore(resolve_sqlite_path(sqlite_path))
-    if kind == "dynamodb":
-        try:
-            from .stores.dynamodb import DynamoDBStore
-        except ImportError as exc:
-            raise ConfigurationError(
-                "the DynamoDB store needs boto3: pip install 'agentmem-langchain[dynamodb]'"
-            ) from exc
-        return DynamoDBStore(
-            region=aws_region(region),
-            endpoint_url=dynamodb_endpoint(endpoint_url),
-            table_prefix=_table_prefix(table_prefix),
-        )
-    raise ConfigurationError(
-        f"store: unknown store {kind!r}; choose one of {', '.join(STORE_KINDS)}"
-    )
-
-
 __all__ = [
     "DEFAULT_AGENT_ID",
     "DEFAULT_DECISION_TTL",
@@ -166,7 +123,6 @@ __all__ = [
     "aws_region",
     "dynamodb_endpoint",
     "journal_dir",
-    "open_store",
     "resolve_sqlite_path",
     "store_kind",
     "table_prefix",

@@ -39,6 +39,7 @@ class _Memory(Protocol):
 
     def now(self) -> datetime: ...
 
+
 #: How long an agent counts as active after its last heartbeat, unless told otherwise.
 DEFAULT_ACTIVE_WITHIN = timedelta(minutes=5)
 #: How often a version-conditional pattern update is retried when another writer wins.
@@ -58,7 +59,7 @@ class MultiAgentCoordinator:
         *,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        from .config import open_store
+        from .stores.opening import open_store
 
         if store is not None and not isinstance(store, MemoryStore):  # a MemoryManager
             clock = clock or store.now

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
-from .config import DEFAULT_DECISION_TTL, open_store
+from .config import DEFAULT_DECISION_TTL
 from .errors import NotFoundError, ValidationError
 from .models import (
     AgentId,
@@ -28,6 +28,7 @@ from .models import (
 )
 from .stores._common import epoch_seconds
 from .stores.base import MemoryStore
+from .stores.opening import open_store
 from .stores.rules import PATTERN_HISTORY_LIMIT, store_pattern
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ class MemoryManager:
     ...     DecisionRecord(agent_id="btc-agent-001", decision_type="custom")
     ... )
 
-    ``store`` defaults to :func:`agentmem_langchain.config.open_store` (``AGENTMEM_STORE``).
+    ``store`` defaults to :func:`agentmem_langchain.stores.open_store` (``AGENTMEM_STORE``).
     Decisions get ``ttl = now + decision_ttl`` unless they carry their own (``None`` keeps
     them forever).
     """

@@ -599,7 +599,7 @@ def default_recorder() -> Recorder:
         return _default[0]
     with _registry_lock:
         if not _default:
-            from ..config import open_store
+            from ..stores.opening import open_store
 
             _default.append(Recorder(store_factory=open_store, key="default"))
     return _default[0]

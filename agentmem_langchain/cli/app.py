@@ -5,7 +5,6 @@ Command modules import from here; this module imports none of them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,10 +14,12 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from ..config import STORE_KINDS, open_store
+from .. import config
+from ..config import STORE_KINDS
 from ..errors import AgentMemError
 from ..memory import MemoryManager
 from ..stores.base import MemoryStore
+from ..stores.opening import open_store
 
 #: The longest window a command accepts (100 years): longer reaches before year 1.
 MAX_HOURS = 24 * 365 * 100
@@ -77,7 +78,7 @@ def _global_options(
 
 AgentOption = Annotated[
     str | None,
-    typer.Option("--agent-id", help="The agent (default: $AGENTMEM_AGENT_ID)."),
+    typer.Option("--agent-id", help="The agent (default: $AGENTMEM_AGENT_ID, else 'default')."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
@@ -99,9 +100,7 @@ def _cli_errors() -> Iterator[None]:
 
 @contextmanager
 def _memory(ctx: typer.Context, agent_id: str | None) -> Iterator[MemoryManager]:
-    agent_id = agent_id or os.environ.get("AGENTMEM_AGENT_ID")
-    if not agent_id:
-        _fail("pass --agent-id (or set AGENTMEM_AGENT_ID)")
+    agent_id = agent_id or config.agent_id()
     with _cli_errors(), _opened(ctx) as store:
         yield MemoryManager(agent_id, store=store)
 

@@ -37,12 +37,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..config import agent_ids as agent_ids_setting
-from ..config import open_store
 from ..enums import PatternStatus
 from ..errors import StateConflictError
 from ..memory import MemoryManager
 from ..models import MemoryPattern, new_id
 from ..stores.base import MemoryStore
+from ..stores.opening import open_store
 from .features import GroupKey
 from .learner import Batch, PatternLearner
 

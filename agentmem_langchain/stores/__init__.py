@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .base import MemoryStore
+from .opening import open_store
 
 if TYPE_CHECKING:
     from .dynamodb import DynamoDBStore
@@ -27,4 +28,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["DynamoDBStore", "MemoryStore", "SQLiteStore"]
+__all__ = ["DynamoDBStore", "MemoryStore", "SQLiteStore", "open_store"]

@@ -72,12 +72,11 @@ def test_agent_id_is_read_from_the_environment(db, monkeypatch):
     assert json.loads(result.output)["total"] == 3
 
 
-def test_missing_agent_id_exits_2_with_one_line(db, monkeypatch):
+def test_without_an_agent_id_the_default_agent_is_reported(db, monkeypatch):
     monkeypatch.delenv("AGENTMEM_AGENT_ID", raising=False)
-    result = invoke("--sqlite-path", str(db), "stats")
-    assert result.exit_code == 2
-    assert "--agent-id" in result.output
-    assert "Traceback" not in result.output
+    result = invoke("--sqlite-path", str(db), "stats", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["agent_id"] == "default"
 
 
 def test_malformed_agent_id_exits_2(db):

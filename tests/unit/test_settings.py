@@ -29,12 +29,7 @@ PACKAGE = ROOT / "agentmem_langchain"
 VARIABLE = re.compile(r"AGENTMEM_[A-Z_]+")
 #: Files that still read an AGENTMEM_* variable themselves (being moved by others; to route
 #: through config). Old and new paths alike: remove them as they are routed.
-NOT_YET_ROUTED = {
-    "cli.py",
-    "cli/app.py",
-    "stores/sqlite.py",
-    "stores/sqlite/connection.py",
-}
+NOT_YET_ROUTED: set[str] = set()
 
 
 @tool

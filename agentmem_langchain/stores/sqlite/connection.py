@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from ... import config
 from ...errors import ConfigurationError, StoreUnavailableError
 
 PATH_ENV_VAR = "AGENTMEM_SQLITE_PATH"
@@ -138,7 +139,7 @@ def _running(thread: weakref.ref[threading.Thread]) -> bool:
 
 def _resolve_path(path: str | os.PathLike[str] | None) -> str:
     if path is None:
-        path = os.environ.get(PATH_ENV_VAR) or DEFAULT_PATH
+        path = config.resolve_sqlite_path()
     text = os.fspath(path)
     if text == ":memory:" or text.startswith("file:"):
         raise ConfigurationError(
