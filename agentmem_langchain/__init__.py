@@ -50,16 +50,16 @@ from .stores import MemoryStore, open_store
 if TYPE_CHECKING:
     from .analytics import Analytics
     from .analytics.cloudwatch import CloudWatchExporter
-    from .callbacks import (
+    from .coordination import MultiAgentCoordinator
+    from .decorators import ContextThreadPoolExecutor, current_decision, decision
+    from .langchain.callbacks import (
         AgentMemoryCallbackHandler,
         AsyncAgentMemoryCallbackHandler,
         instrument,
         uninstrument,
     )
-    from .coordination import MultiAgentCoordinator
-    from .decorators import ContextThreadPoolExecutor, current_decision, decision
+    from .langchain.retriever import PatternRetriever
     from .learning import ConsolidationScheduler, PatternLearner, consolidate
-    from .retriever import PatternRetriever
 
 __version__ = "0.1.0"
 
@@ -67,10 +67,10 @@ __version__ = "0.1.0"
 _LAZY = {
     "Analytics": "analytics",
     "CloudWatchExporter": "analytics.cloudwatch",
-    "AgentMemoryCallbackHandler": "callbacks",
-    "AsyncAgentMemoryCallbackHandler": "callbacks",
-    "instrument": "callbacks",
-    "uninstrument": "callbacks",
+    "AgentMemoryCallbackHandler": "langchain.callbacks",
+    "AsyncAgentMemoryCallbackHandler": "langchain.callbacks",
+    "instrument": "langchain.callbacks",
+    "uninstrument": "langchain.callbacks",
     "ContextThreadPoolExecutor": "decorators",
     "current_decision": "decorators",
     "decision": "decorators",
@@ -78,7 +78,7 @@ _LAZY = {
     "ConsolidationScheduler": "learning",
     "PatternLearner": "learning",
     "consolidate": "learning",
-    "PatternRetriever": "retriever",
+    "PatternRetriever": "langchain.retriever",
 }
 
 
@@ -152,7 +152,7 @@ __all__ = [
 ]
 
 if tracing_enabled():
-    # Registers langchain-core's configure hook for AGENTMEM_TRACING (see .callbacks): no
+    # Registers langchain-core's configure hook for AGENTMEM_TRACING (see .langchain.callbacks): no
     # handler, store or thread is made here; langchain-core adds a handler to each run while
     # the variable is on. Without it, langchain-core is not loaded at all.
-    import_module(".callbacks", __name__)
+    import_module(".langchain.callbacks", __name__)

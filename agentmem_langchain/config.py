@@ -15,7 +15,7 @@ these functions, at each use (a change to the environment applies from then on).
 * ``AGENTMEM_JOURNAL_DIR`` (:func:`journal_dir`, default ``.agentmem/journal``): where the
   capture journal keeps what a store has not taken yet.
 * ``AGENTMEM_TRACING`` (:func:`tracing_enabled`, default off): when on, langchain-core adds an
-  :class:`~agentmem_langchain.callbacks.AgentMemoryCallbackHandler` on the default memory to
+  :class:`~agentmem_langchain.langchain.AgentMemoryCallbackHandler` on the default memory to
   each run (a configure hook, as LangSmith's ``LANGCHAIN_TRACING_V2``; importing the package
   installs nothing). On means set to anything but ``""``, ``0``, ``false`` or ``False``.
 """

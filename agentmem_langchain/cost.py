@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .aws import Usage
     from .decision_logger import DecisionLogger
     from .stores.dynamodb import DynamoDBStore
+    from .stores.dynamodb.client import Usage
 
 #: The date the default prices were read from the DynamoDB pricing page.
 PRICES_AS_OF = "2024-11-01"
@@ -122,7 +122,7 @@ def measure_cycles(
     """
     from .decision_logger import DecisionLogger
     from .memory import MemoryManager
-    from .stores import dynamodb_schema as schema
+    from .stores.dynamodb import schema
 
     if cycles < 1:
         raise ValueError(f"cycles must be >= 1, not {cycles!r}")

@@ -37,7 +37,7 @@ import pydantic
 
 from .errors import ValidationError
 from .models import AgentId
-from .stores.dynamodb_schema import BROADCAST, REGISTRY, SIGNALS, STATE, TABLES, TableNames
+from .stores.dynamodb.schema import BROADCAST, REGISTRY, SIGNALS, STATE, TABLES, TableNames
 
 #: The data-plane calls ``DynamoDBStore`` makes (it never scans).
 ITEM_ACTIONS = (

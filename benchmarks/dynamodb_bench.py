@@ -32,9 +32,9 @@ from datetime import timedelta
 from typing import Any
 
 from agentmem_langchain import DecisionLogger, DecisionOutcome, DecisionRecord, MemoryManager
-from agentmem_langchain.aws import Usage
 from agentmem_langchain.models import DecisionReasoning, utcnow
 from agentmem_langchain.stores.dynamodb import DynamoDBStore
+from agentmem_langchain.stores.dynamodb.client import Usage
 from tests.dynalite import DynaliteServer
 
 from .results import machine, percentiles_ms, write_section

@@ -47,9 +47,9 @@ CONFIGS = {
 def child(config: str, invocations: int) -> None:
     """Run the chain ``invocations`` times with ``config`` (inside valgrind)."""
     from agentmem_langchain import flush
-    from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
     from agentmem_langchain.capture import events as _callback_events
     from agentmem_langchain.capture import thread as capture_thread
+    from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
     from agentmem_langchain.memory import MemoryManager
     from agentmem_langchain.stores.sqlite import SQLiteStore
 

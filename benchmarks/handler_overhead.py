@@ -75,8 +75,8 @@ from langchain_core.tools import tool
 from langchain_core.tracers.run_collector import RunCollectorCallbackHandler
 
 from agentmem_langchain import flush
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.capture import recorder_for
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.stores.sqlite import SQLiteStore
 

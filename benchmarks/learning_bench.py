@@ -21,9 +21,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from agentmem_langchain import DecisionOutcome, DecisionRecord, MemoryManager, MemoryPattern
+from agentmem_langchain.langchain.retriever import PatternRetriever
 from agentmem_langchain.learning import consolidate
 from agentmem_langchain.models import utcnow
-from agentmem_langchain.retriever import PatternRetriever
 from agentmem_langchain.stores.sqlite import SQLiteStore
 
 from .results import machine, percentiles_ms, write_section

@@ -55,9 +55,9 @@ def thread_cpu(name_prefix: str) -> float:
 def run_pipeline(scenario: str, records: int, folder: Path) -> dict[str, float]:
     """Capture ``records`` records with the capture thread held, then time it writing them."""
     from agentmem_langchain import MemoryManager, decision
-    from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
     from agentmem_langchain.capture import Recorder, RecorderSettings, events, thread
     from agentmem_langchain.capture import batch as recorders
+    from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
     from agentmem_langchain.stores.sqlite import SQLiteStore
 
     from .handler_overhead import five_step_chain

@@ -38,8 +38,8 @@ from typing import Any
 
 from agentmem_langchain import DecisionLogger, DecisionOutcome, DecisionRecord, MemoryManager
 from agentmem_langchain.capture import CapturedDecision, RecorderSettings, recorder_for
+from agentmem_langchain.langchain.retriever import PatternRetriever
 from agentmem_langchain.models import DecisionReasoning, MemoryPattern, utcnow
-from agentmem_langchain.retriever import PatternRetriever
 from agentmem_langchain.stores.base import MemoryStore
 from agentmem_langchain.stores.dynamodb import DynamoDBStore
 from agentmem_langchain.stores.sqlite import SQLiteStore

@@ -1,7 +1,7 @@
 """``IntegratedMarketHunterAgent``: the seed's agent, with its five decision points captured.
 
 Each cycle is one LangChain run (``observe_market | hunt``) with an
-:class:`~agentmem_langchain.callbacks.AgentMemoryCallbackHandler` attached. Inside it the
+:class:`~agentmem_langchain.langchain.callbacks.AgentMemoryCallbackHandler` attached. Inside it the
 five decision points are ``@decision`` methods, each called from the one before, so a cycle
 is one chain::
 
@@ -14,7 +14,7 @@ is one chain::
                 └─ strategy_selection   momentum or mean reversion
 
 With ``use_memory=True`` the source and strategy choices first ask a
-:class:`~agentmem_langchain.retriever.PatternRetriever` what worked before in the same
+:class:`~agentmem_langchain.langchain.retriever.PatternRetriever` what worked before in the same
 regime and follow the most confident matching pattern (recording it in
 ``patterns_applied``); otherwise, or when no pattern is confident enough, they pick
 uniformly at random (the baseline policy). Outcomes come from the simulator once the
@@ -35,10 +35,10 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import BaseTool, tool
 
 from agentmem_langchain import DecisionLogger, DecisionType, MemoryManager
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.decorators import current_decision, decision
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.langchain.retriever import PatternRetriever
 from agentmem_langchain.learning import ContextFeatures, PatternLearner
-from agentmem_langchain.retriever import PatternRetriever
 
 from .market import MarketSimulator, Outcome
 

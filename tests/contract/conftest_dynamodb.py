@@ -104,7 +104,7 @@ def dynalite_store(tmp_path: Path, clock: FakeClock, request: pytest.FixtureRequ
 
 def _dropper(endpoint: str, prefix: str) -> Callable[[], None]:
     def drop() -> None:
-        from agentmem_langchain.stores.dynamodb_schema import TableNames, delete_all_tables
+        from agentmem_langchain.stores.dynamodb.schema import TableNames, delete_all_tables
 
         session = _local_session()  # takes _lock itself
         with _lock:

@@ -14,7 +14,7 @@ from agentmem_langchain import (
     ValidationError,
 )
 from agentmem_langchain.coordination import MultiAgentCoordinator
-from agentmem_langchain.retriever import PatternRetriever
+from agentmem_langchain.langchain.retriever import PatternRetriever
 from agentmem_langchain.stores import MemoryStore
 from agentmem_langchain.testing import FakeClock
 

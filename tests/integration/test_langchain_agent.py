@@ -19,11 +19,11 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 
-from agentmem_langchain.callbacks import (
+from agentmem_langchain.capture import recorder_for
+from agentmem_langchain.langchain.callbacks import (
     AgentMemoryCallbackHandler,
     AsyncAgentMemoryCallbackHandler,
 )
-from agentmem_langchain.capture import recorder_for
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.models import DecisionRecord
 from agentmem_langchain.testing import InMemoryStore

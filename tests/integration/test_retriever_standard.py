@@ -8,7 +8,7 @@ import pytest
 from langchain_tests.integration_tests import RetrieversIntegrationTests
 
 from agentmem_langchain import MemoryManager, MemoryPattern
-from agentmem_langchain.retriever import PatternRetriever
+from agentmem_langchain.langchain.retriever import PatternRetriever
 from agentmem_langchain.testing import InMemoryStore
 
 # The suite has one async test for pytest-asyncio; its sync tests ignore the mark.

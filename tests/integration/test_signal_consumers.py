@@ -93,7 +93,7 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[st
         open_store("sqlite", str(path), "").close()  # create the schema before anyone races
         yield "sqlite", str(path), ""
         return
-    from agentmem_langchain.stores.dynamodb_schema import TableNames, delete_all_tables
+    from agentmem_langchain.stores.dynamodb.schema import TableNames, delete_all_tables
     from tests.dynalite import shared_server
 
     endpoint = shared_server().endpoint_url

@@ -12,9 +12,9 @@ import pytest
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import tool
 
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.capture import events, recorder_for
 from agentmem_langchain.capture import thread as capture_thread
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.testing import InMemoryStore
 from tests.waiting import wait_for

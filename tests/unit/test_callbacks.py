@@ -11,8 +11,8 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler, _uuid_text
 from agentmem_langchain.capture import CapturedDecision, current_parent, recorder_for, use_decision
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler, _uuid_text
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.models import DecisionRecord
 from agentmem_langchain.testing import InMemoryStore

@@ -9,14 +9,14 @@ import pytest
 from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 
-from agentmem_langchain import callbacks
-from agentmem_langchain.callbacks import (
+from agentmem_langchain.capture import recorder_for
+from agentmem_langchain.errors import StoreUnavailableError
+from agentmem_langchain.langchain import callbacks
+from agentmem_langchain.langchain.callbacks import (
     AgentMemoryCallbackHandler,
     instrument,
     uninstrument,
 )
-from agentmem_langchain.capture import recorder_for
-from agentmem_langchain.errors import StoreUnavailableError
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.testing import InMemoryStore
 

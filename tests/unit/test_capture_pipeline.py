@@ -14,7 +14,6 @@ from langchain_core.runnables import RunnableLambda
 
 import agentmem_langchain.capture as capture_package
 from agentmem_langchain import MemoryManager, decision
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.capture import (
     CapturedDecision,
     Recorder,
@@ -22,6 +21,7 @@ from agentmem_langchain.capture import (
     capture_error_count,
     thread,
 )
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.stores.sqlite import SQLiteStore
 from agentmem_langchain.testing import InMemoryStore
 from tests.unit.test_recorder_reliability import BlockedStore
@@ -29,7 +29,7 @@ from tests.waiting import wait_for
 
 PACKAGE = Path(capture_package.__file__).parent
 #: Modules of the LangChain layer, which sits above the pipeline.
-LANGCHAIN_LAYER = {"callbacks", "_callback_runs", "decorators", "memory", "decision_logger"}
+LANGCHAIN_LAYER = {"langchain", "callbacks", "retriever", "decorators", "memory", "decision_logger"}
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -30,13 +30,13 @@ from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 from ulid import ULID
 
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.capture import CapturedDecision, CaptureSettings
 from agentmem_langchain.capture import decision as capture
 from agentmem_langchain.capture.events import drain
 from agentmem_langchain.capture.record import _construct, outcome_model
 from agentmem_langchain.enums import DecisionType
 from agentmem_langchain.errors import ValidationError
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.models import (
     DecisionContext,

@@ -25,7 +25,6 @@ from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 
 from agentmem_langchain import MemoryManager
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.capture import (
     CapturedDecision,
     CaptureSettings,
@@ -35,6 +34,7 @@ from agentmem_langchain.capture import (
 from agentmem_langchain.capture.events import drain
 from agentmem_langchain.capture.values import MAX_ITEMS, LenientJSON, cut_text, snapshotter
 from agentmem_langchain.decorators import current_decision, decision
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.stores.sqlite import SQLiteStore
 from agentmem_langchain.testing import InMemoryStore
 

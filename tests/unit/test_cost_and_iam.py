@@ -13,12 +13,12 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from agentmem_langchain import AgentRegistration, MemoryManager, MemoryPattern, ValidationError
-from agentmem_langchain.aws import Usage, UsageLine
 from agentmem_langchain.cli import app
 from agentmem_langchain.cost import Prices, measure_cycles, project_monthly_cost
 from agentmem_langchain.iam import iam_policy
 from agentmem_langchain.stores.dynamodb import DynamoDBStore
-from agentmem_langchain.stores.dynamodb_schema import TABLES, TableNames
+from agentmem_langchain.stores.dynamodb.client import Usage, UsageLine
+from agentmem_langchain.stores.dynamodb.schema import TABLES, TableNames
 
 runner = CliRunner()
 

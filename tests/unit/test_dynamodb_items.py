@@ -11,7 +11,7 @@ import pytest
 
 from agentmem_langchain import DecisionOutcome, DecisionReasoning, DecisionRecord
 from agentmem_langchain.errors import ValidationError
-from agentmem_langchain.stores.dynamodb_schema import (
+from agentmem_langchain.stores.dynamodb.schema import (
     MAX_ITEM_BYTES,
     TRUNCATED_KEY,
     decision_item,

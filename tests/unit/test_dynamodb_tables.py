@@ -2,7 +2,7 @@
 
 Every test runs against DescribeTable/DescribeTimeToLive output of a real DynamoDB-protocol
 server: moto in process and dynalite on loopback (``tests/dynalite.py``). The expected
-layout is written out literally here, so a change to ``dynamodb_schema`` that moves a key
+layout is written out literally here, so a change to ``dynamodb.schema`` that moves a key
 or drops an index fails this module instead of passing silently.
 """
 
@@ -17,7 +17,6 @@ from typing import Any
 import boto3
 import pytest
 
-from agentmem_langchain.aws import DynamoDBClientManager
 from agentmem_langchain.errors import ConfigurationError
 from agentmem_langchain.models import (
     AgentRegistration,
@@ -29,7 +28,8 @@ from agentmem_langchain.models import (
     new_id,
 )
 from agentmem_langchain.stores.dynamodb import DynamoDBStore
-from agentmem_langchain.stores.dynamodb_schema import TABLES, delete_all_tables
+from agentmem_langchain.stores.dynamodb.client import DynamoDBClientManager
+from agentmem_langchain.stores.dynamodb.schema import TABLES, delete_all_tables
 from agentmem_langchain.testing import FakeClock
 from tests.dynalite import shared_server
 
@@ -37,7 +37,7 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 BACKENDS = ["moto", "dynalite"]
 
 # (table, partition key, sort key) and {index: (partition key, sort key)}, as documented in
-# agentmem_langchain/stores/dynamodb_schema.py. The seed's six GSIs are SuccessIndex,
+# agentmem_langchain/stores/dynamodb/schema/. The seed's six GSIs are SuccessIndex,
 # DecisionTypeIndex, STMIndex, ConfidenceIndex, SharedPatternIndex and TargetAgentIndex;
 # the store adds TimeIndex, TraceIndex and ParentIndex on decisions and AgentRegistryIndex
 # on state (the agent registry: partition "#agents", sorted by agent id).

@@ -15,10 +15,10 @@ from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 
 from agentmem_langchain import DecisionOutcome, DecisionRecord, MemoryManager, MemoryPattern
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.capture import recorder_for
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.langchain.retriever import BM25Index, PatternRetriever, tokenize
 from agentmem_langchain.learning import consolidate
-from agentmem_langchain.retriever import BM25Index, PatternRetriever, tokenize
 from agentmem_langchain.testing import FakeClock, InMemoryStore
 
 AGENT = "retrieving-agent"

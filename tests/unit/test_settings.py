@@ -16,10 +16,15 @@ from langchain_core.tools import tool
 from langchain_core.tracers.context import _configure_hooks
 from langchain_core.utils.env import env_var_is_set
 
-from agentmem_langchain import callbacks, config
-from agentmem_langchain.callbacks import AgentMemoryCallbackHandler, instrument, uninstrument
+from agentmem_langchain import config
 from agentmem_langchain.capture import hook, recorder_for
 from agentmem_langchain.decorators import set_default_memory
+from agentmem_langchain.langchain import callbacks
+from agentmem_langchain.langchain.callbacks import (
+    AgentMemoryCallbackHandler,
+    instrument,
+    uninstrument,
+)
 from agentmem_langchain.learning.consolidation import handler as consolidation_handler
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.testing import InMemoryStore
@@ -239,8 +244,8 @@ def test_import_installs_nothing_and_the_hook_records(tmp_path):
         "from langchain_core.tracers.context import _configure_hooks\n"
         "before_hooks, before_threads = list(_configure_hooks), threading.enumerate()\n"
         "import agentmem_langchain as am\n"
-        "from agentmem_langchain import callbacks\n"
-        "from agentmem_langchain._callback_runs import HandlerBase\n"
+        "from agentmem_langchain.langchain import callbacks\n"
+        "from agentmem_langchain.langchain.runs import HandlerBase\n"
         "added = [h for h in _configure_hooks if not any(h is b for b in before_hooks)]\n"
         "state = {\n"
         "  'handlers': sum(isinstance(o, HandlerBase) for o in gc.get_objects()),\n"
@@ -338,7 +343,7 @@ def test_a_tracing_handler_whose_default_store_cannot_open_lets_the_run_go_on(
 ):
     from langchain_core.runnables import RunnableLambda
 
-    from agentmem_langchain import callbacks
+    from agentmem_langchain.langchain import callbacks
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

@@ -25,16 +25,16 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.callbacks.base import BaseCallbackManager
 from langchain_core.runnables.config import var_child_runnable_config
 
-from .capture.batch import recorder_for
-from .capture.decision import report_problem
-from .capture.events import drain, pending
-from .capture.hook import current_decision, register_parent_resolver
-from .capture.values import CaptureSettings, Redactor, snapshotter
-from .memory import MemoryManager, validate_agent_id
-from .models import utcnow
+from ..capture.batch import recorder_for
+from ..capture.decision import report_problem
+from ..capture.events import drain, pending
+from ..capture.hook import current_decision, register_parent_resolver
+from ..capture.values import CaptureSettings, Redactor, snapshotter
+from ..memory import MemoryManager, validate_agent_id
+from ..models import utcnow
 
 if TYPE_CHECKING:
-    from .capture.decision import CapturedDecision
+    from ..capture.decision import CapturedDecision
 
 #: Run metadata keys the handlers read (set them with ``.with_config(metadata=...)``).
 TYPE_KEY = "agentmem_decision_type"

@@ -1,0 +1,52 @@
+"""What every part of :class:`~.store.DynamoDBStore` shares: the client, clock and tables."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ...errors import ValidationError
+from .._common import epoch_seconds
+from . import schema
+from .client import DynamoDBClientManager
+from .schema import Item
+
+LIVE = "attribute_not_exists(#ttl) OR #ttl > :now"
+"""Filter keeping items whose ``ttl`` (epoch seconds, ``:now``) has not passed."""
+
+
+class StoreCore:
+    """State and IO helpers the access-pattern mixins of ``DynamoDBStore`` build on."""
+
+    _io: DynamoDBClientManager
+    _clock: Callable[[], datetime]
+    _decisions: str
+    _patterns: str
+    _state: str
+    _signals: str
+
+    def _expired(self, item: Item) -> bool:
+        ttl = item.get("ttl")
+        return ttl is not None and schema.integer(ttl) <= self._now_s()
+
+    def _now_s(self) -> int:
+        return epoch_seconds(self._clock())
+
+    def _put(self, table: str, op: str, item: Item, spec: schema.TableSpec, **extra: Any) -> Any:
+        return self._io.call(
+            "PutItem",
+            op,
+            schema.index_write_units(spec, None, item),
+            TableName=table,
+            Item=item,
+            **extra,
+        )
+
+
+def check_limit(limit: int) -> None:
+    """Refuse a page size under 1 with ``ValidationError``."""
+    if limit < 1:
+        raise ValidationError(
+            f"limit: must be at least 1 (got {limit})", field="limit", value=limit
+        )
