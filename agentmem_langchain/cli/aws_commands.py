@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ..cost import PRICES_AS_OF, CostEstimate, Prices
+from ..analytics.cost import PRICES_AS_OF, CostEstimate, Prices
 from .app import JsonOption, StoreOptions, _cli_errors, _fail, app, console, err_console
 
 
@@ -42,7 +42,7 @@ def cost(
 
     Example: ``agentmem --endpoint-url http://127.0.0.1:8000 cost --cycles-per-day 144``
     """
-    from ..cost import measure_cycles, project_monthly_cost
+    from ..analytics.cost import measure_cycles, project_monthly_cost
 
     prices = Prices(write_price, read_price, storage_price)
     with _cli_errors(), _probe_store(ctx.obj) as probe:
@@ -137,7 +137,7 @@ def iam_policy(
 
     Example: ``agentmem iam-policy --agent-id btc-agent-001 > policy.json``
     """
-    from ..iam import iam_policy as policy_for
+    from ..stores.dynamodb.iam import iam_policy as policy_for
 
     with _cli_errors():
         policy = policy_for(

@@ -379,7 +379,7 @@ def _cost_line(store: MemoryStore, cycles: int) -> str:
             "cost: SQLite is a local file (no per-request cost); run with --store dynamodb "
             "to project a month of DynamoDB on-demand from measured units"
         )
-    from agentmem_langchain.cost import project_monthly_cost
+    from agentmem_langchain.analytics.cost import project_monthly_cost
 
     estimate = project_monthly_cost(usage_of(), cycles=cycles, cycles_per_day=144)
     return (

@@ -13,11 +13,11 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from agentmem_langchain import AgentRegistration, MemoryManager, MemoryPattern, ValidationError
+from agentmem_langchain.analytics.cost import Prices, measure_cycles, project_monthly_cost
 from agentmem_langchain.cli import app
-from agentmem_langchain.cost import Prices, measure_cycles, project_monthly_cost
-from agentmem_langchain.iam import iam_policy
 from agentmem_langchain.stores.dynamodb import DynamoDBStore
 from agentmem_langchain.stores.dynamodb.client import Usage, UsageLine
+from agentmem_langchain.stores.dynamodb.iam import iam_policy
 from agentmem_langchain.stores.dynamodb.schema import TABLES, TableNames
 
 runner = CliRunner()

@@ -1,4 +1,4 @@
-"""The pre-package import paths of the DynamoDB backend still work, with a DeprecationWarning."""
+"""The import paths from before the packages still work for a release, with a DeprecationWarning."""
 
 from __future__ import annotations
 
@@ -21,6 +21,20 @@ import pytest
             "agentmem_langchain.stores.dynamodb.schema",
             ["TABLES", "TableNames", "decision_item", "item_size", "n", "delete_all_tables"],
         ),
+        ("agentmem_langchain.iam", "agentmem_langchain.stores.dynamodb.iam", ["iam_policy"]),
+        ("agentmem_langchain.cost", "agentmem_langchain.analytics.cost", ["CostEstimate"]),
+        (
+            "agentmem_langchain.cloudwatch",
+            "agentmem_langchain.analytics.cloudwatch",
+            ["CloudWatchExporter", "create_dashboard"],
+        ),
+        ("agentmem_langchain.analytics_plots", "agentmem_langchain.analytics.plots", []),
+        (
+            "agentmem_langchain.callbacks",
+            "agentmem_langchain.langchain.callbacks",
+            ["AgentMemoryCallbackHandler", "instrument", "uninstrument"],
+        ),
+        ("agentmem_langchain.retriever", "agentmem_langchain.langchain.retriever", []),
     ],
 )
 def test_old_path_warns_and_gives_the_same_objects(
