@@ -52,13 +52,9 @@ if TYPE_CHECKING:
     from .analytics.cloudwatch import CloudWatchExporter
     from .coordination import MultiAgentCoordinator
     from .decorators import ContextThreadPoolExecutor, current_decision, decision
-    from .langchain.callbacks import (
-        AgentMemoryCallbackHandler,
-        AsyncAgentMemoryCallbackHandler,
-        instrument,
-        uninstrument,
-    )
+    from .langchain.callbacks import AgentMemoryCallbackHandler, AsyncAgentMemoryCallbackHandler
     from .langchain.retriever import PatternRetriever
+    from .langchain.tracing import instrument, uninstrument
     from .learning import ConsolidationScheduler, PatternLearner, consolidate
 
 __version__ = "0.1.0"
@@ -69,8 +65,8 @@ _LAZY = {
     "CloudWatchExporter": "analytics.cloudwatch",
     "AgentMemoryCallbackHandler": "langchain.callbacks",
     "AsyncAgentMemoryCallbackHandler": "langchain.callbacks",
-    "instrument": "langchain.callbacks",
-    "uninstrument": "langchain.callbacks",
+    "instrument": "langchain.tracing",
+    "uninstrument": "langchain.tracing",
     "ContextThreadPoolExecutor": "decorators",
     "current_decision": "decorators",
     "decision": "decorators",
@@ -152,7 +148,7 @@ __all__ = [
 ]
 
 if tracing_enabled():
-    # Registers langchain-core's configure hook for AGENTMEM_TRACING (see .langchain.callbacks): no
+    # Registers langchain-core's configure hook for AGENTMEM_TRACING (see .langchain.tracing): no
     # handler, store or thread is made here; langchain-core adds a handler to each run while
     # the variable is on. Without it, langchain-core is not loaded at all.
-    import_module(".langchain.callbacks", __name__)
+    import_module(".langchain.tracing", __name__)

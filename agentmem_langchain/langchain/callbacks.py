@@ -45,26 +45,23 @@ installs no handler: the variable is read at each run.
 from __future__ import annotations
 
 import functools
-import threading
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
-from contextvars import ContextVar
 from datetime import datetime, timezone
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from langchain_core.callbacks import AsyncCallbackHandler
-from langchain_core.tracers.context import _configure_hooks, register_configure_hook
 
 from .. import config
 from ..capture.decision import CapturedDecision, fast_id, report_problem
 from ..capture.events import event_kind, post
 from ..capture.hook import _current
 from ..capture.values import Redactor, clean_text, cut_text, json_size
-from ..decorators import default_memory as _decorators_memory
 from ..enums import DecisionType
 from ..memory import MemoryManager
+from .defaults import default_memory
 from .runs import (
     _PLAIN_OUTPUTS,
     CONFIDENCE_KEY,
@@ -687,122 +684,4 @@ class AsyncAgentMemoryCallbackHandler(_RunMatcher, AsyncCallbackHandler):
     on_agent_action = _awaitable(AgentMemoryCallbackHandler.on_agent_action)
 
 
-# -- the default memory ----------------------------------------------------------------------
-
-_memory_lock = threading.Lock()
-_memories: dict[tuple[object, ...], MemoryManager] = {}
-
-
-def default_memory() -> MemoryManager:
-    """The memory of handlers made without one (``AGENTMEM_TRACING``'s, :func:`instrument`'s).
-
-    :func:`~agentmem_langchain.decorators.set_default_memory`'s memory if it is set (the one
-    decorated functions use), else ``MemoryManager(config.agent_id())`` on the store of
-    ``stores.open_store()``, opened once per agent and store settings.
-    """
-    memory = _decorators_memory()
-    if memory is not None:
-        return memory
-    key = (
-        config.agent_id(),
-        config.store_kind(),
-        config.resolve_sqlite_path().absolute(),
-        config.dynamodb_endpoint(),
-        config.table_prefix(),
-        config.aws_region(),
-    )
-    with _memory_lock:
-        memory = _memories.get(key)
-        if memory is None:
-            memory = _memories[key] = MemoryManager(config.agent_id())
-    return memory
-
-
-# -- AGENTMEM_TRACING: langchain-core makes a handler for each run -----------------------------
-
-#: Never set: with ``AGENTMEM_TRACING`` on, langchain-core's ``_configure`` finds it empty and
-#: adds ``AgentMemoryCallbackHandler()`` (inheritable) to each run that has no such handler.
-_tracing_var: ContextVar[AgentMemoryCallbackHandler | None] = ContextVar(
-    "agentmem_langchain_tracing", default=None
-)
-register_configure_hook(
-    _tracing_var,
-    inheritable=True,
-    handle_class=AgentMemoryCallbackHandler,
-    env_var=config.TRACING_ENV,
-)
-
-
-# -- instrument(): one handler on every run -----------------------------------------------------
-
-_instrument_lock = threading.Lock()
-_instrumented: AgentMemoryCallbackHandler | None = None
-_instrumented_hook: object = None  # the entry instrument() added to langchain-core's hooks
-
-
-def instrument(
-    memory: MemoryManager | None = None, **handler_kwargs: Any
-) -> AgentMemoryCallbackHandler:
-    """Record every LangChain run of this process, in every thread and task.
-
-    >>> handler = instrument(MemoryManager("research-agent"))   # doctest: +SKIP
-
-    Installs one :class:`AgentMemoryCallbackHandler` through langchain-core's
-    ``register_configure_hook`` (a run that already has an agentmem handler keeps its own;
-    with ``AGENTMEM_TRACING`` on too, this handler is the one runs get). Without ``memory``
-    it uses :func:`default_memory`. Calling it again returns the same handler, with any new
-    settings applied; :func:`uninstrument` takes it out.
-    """
-    global _instrumented, _instrumented_hook
-    with _instrument_lock:
-        handler = _instrumented
-        if handler is None:
-            handler = AgentMemoryCallbackHandler(memory, **handler_kwargs)
-            # A ContextVar whose *default* is the handler: every thread and task sees it
-            # (new threads start with an empty context, so a set() would not reach them).
-            var: ContextVar[HandlerBase | None] = ContextVar(
-                "agentmem_langchain_handler", default=handler
-            )
-            register_configure_hook(var, inheritable=True, handle_class=HandlerBase)
-            _instrumented_hook = _before_tracing_hook(var)
-            _instrumented = handler
-        elif memory is not None or handler_kwargs:
-            handler._configure(memory or handler.memory, **handler_kwargs)
-        handler.enabled = True
-        return handler
-
-
-def uninstrument() -> None:
-    """Undo :func:`instrument`: its hook leaves langchain-core's configure hooks, which are
-    then as they were, and its handler stops (runs already started end unrecorded). Harmless
-    when nothing is instrumented."""
-    global _instrumented, _instrumented_hook
-    with _instrument_lock:
-        handler, entry = _instrumented, _instrumented_hook
-        _instrumented = _instrumented_hook = None
-        for index, hook in enumerate(_configure_hooks):
-            if hook is entry:
-                del _configure_hooks[index]
-                break
-        if handler is not None:
-            handler.enabled = False
-
-
-def _before_tracing_hook(var: ContextVar[HandlerBase | None]) -> object:
-    """Move the configure hook of ``var`` (just registered, so last) before the
-    ``AGENTMEM_TRACING`` one, so that an instrumented handler takes precedence; its entry."""
-    entry = next(hook for hook in reversed(_configure_hooks) if hook[0] is var)
-    tracing = next((i for i, hook in enumerate(_configure_hooks) if hook[0] is _tracing_var), None)
-    if tracing is not None:
-        _configure_hooks.remove(entry)
-        _configure_hooks.insert(tracing, entry)
-    return entry
-
-
-__all__ = [
-    "AgentMemoryCallbackHandler",
-    "AsyncAgentMemoryCallbackHandler",
-    "default_memory",
-    "instrument",
-    "uninstrument",
-]
+__all__ = ["AgentMemoryCallbackHandler", "AsyncAgentMemoryCallbackHandler"]

@@ -11,12 +11,9 @@ from langchain_core.tools import tool
 
 from agentmem_langchain.capture import recorder_for
 from agentmem_langchain.errors import StoreUnavailableError
-from agentmem_langchain.langchain import callbacks
-from agentmem_langchain.langchain.callbacks import (
-    AgentMemoryCallbackHandler,
-    instrument,
-    uninstrument,
-)
+from agentmem_langchain.langchain import tracing
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.langchain.tracing import instrument, uninstrument
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.testing import InMemoryStore
 
@@ -157,7 +154,7 @@ def test_uninstrument_stops_recording(instrumented_memory):
 
 def test_instrument_twice_keeps_one_handler_and_new_settings(instrumented_memory):
     handler = instrument(instrumented_memory)
-    assert instrument(record_tools=False) is handler is callbacks._instrumented
+    assert instrument(record_tools=False) is handler is tracing._instrumented
     assert handler.record_tools is False and handler.memory is instrumented_memory
     echo.invoke({"text": "x"})
     assert recorded(instrumented_memory) == []

@@ -31,8 +31,8 @@ import pytest
         ("agentmem_langchain.analytics_plots", "agentmem_langchain.analytics.plots", []),
         (
             "agentmem_langchain.callbacks",
-            "agentmem_langchain.langchain.callbacks",
-            ["AgentMemoryCallbackHandler", "instrument", "uninstrument"],
+            "agentmem_langchain.langchain",
+            ["AgentMemoryCallbackHandler", "instrument", "uninstrument", "default_memory"],
         ),
         ("agentmem_langchain.retriever", "agentmem_langchain.langchain.retriever", []),
     ],

@@ -19,12 +19,9 @@ from langchain_core.utils.env import env_var_is_set
 from agentmem_langchain import config
 from agentmem_langchain.capture import hook, recorder_for
 from agentmem_langchain.decorators import set_default_memory
-from agentmem_langchain.langchain import callbacks
-from agentmem_langchain.langchain.callbacks import (
-    AgentMemoryCallbackHandler,
-    instrument,
-    uninstrument,
-)
+from agentmem_langchain.langchain import callbacks, defaults, tracing
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.langchain.tracing import instrument, uninstrument
 from agentmem_langchain.learning.consolidation import handler as consolidation_handler
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.testing import InMemoryStore
@@ -223,7 +220,7 @@ def test_handler_without_memory_uses_the_default_memory(clean_env, tmp_path):
     clean_env.setenv("AGENTMEM_SQLITE_PATH", str(tmp_path / "h.db"))
     clean_env.setenv("AGENTMEM_AGENT_ID", "configured-agent")
     handler = AgentMemoryCallbackHandler()
-    assert handler.memory is callbacks.default_memory()  # opened once, then shared
+    assert handler.memory is defaults.default_memory()  # opened once, then shared
     assert handler.agent_id == handler.memory.agent_id == "configured-agent"
     own = MemoryManager("own-agent", store=InMemoryStore())
     set_default_memory(own)
@@ -244,17 +241,17 @@ def test_import_installs_nothing_and_the_hook_records(tmp_path):
         "from langchain_core.tracers.context import _configure_hooks\n"
         "before_hooks, before_threads = list(_configure_hooks), threading.enumerate()\n"
         "import agentmem_langchain as am\n"
-        "from agentmem_langchain.langchain import callbacks\n"
+        "from agentmem_langchain.langchain import tracing\n"
         "from agentmem_langchain.langchain.runs import HandlerBase\n"
         "added = [h for h in _configure_hooks if not any(h is b for b in before_hooks)]\n"
         "state = {\n"
         "  'handlers': sum(isinstance(o, HandlerBase) for o in gc.get_objects()),\n"
-        "  'instrumented': callbacks._instrumented is not None,\n"
+        "  'instrumented': tracing._instrumented is not None,\n"
         "  'threads': threading.enumerate() != before_threads,\n"
         "  'files': any(os.path.exists(os.environ[v]) for v in ('AGENTMEM_SQLITE_PATH',\n"
         "               'AGENTMEM_JOURNAL_DIR')) or os.path.exists('.agentmem'),\n"
         "  'kept': [h for h in before_hooks if not any(h is a for a in _configure_hooks)],\n"
-        "  'added': [(h[0] is callbacks._tracing_var, h[0].get(), h[1], h[2].__name__, h[3])\n"
+        "  'added': [(h[0] is tracing._tracing_var, h[0].get(), h[1], h[2].__name__, h[3])\n"
         "            for h in added],\n"
         "}\n"
         "from langchain_core.runnables import RunnableLambda\n"
@@ -291,7 +288,7 @@ def test_tracing_env_var_adds_a_handler_per_run(default_memory, monkeypatch):
     monkeypatch.setenv("AGENTMEM_TRACING", "true")
     echo.invoke({"text": "on"})
     assert recorded(default_memory) == ["tool_call"]
-    assert callbacks._tracing_var.get() is None  # langchain-core makes handlers; none is kept
+    assert tracing._tracing_var.get() is None  # langchain-core makes handlers; none is kept
 
 
 def test_tracing_env_var_does_not_double_an_explicit_handler(default_memory, monkeypatch):
@@ -328,7 +325,7 @@ def test_uninstrument_restores_what_instrument_changed(default_memory):
     assert len(_configure_hooks) == len(hooks)
     assert all(a is b for a, b in zip(_configure_hooks, hooks, strict=True))
     assert all(a is b for a, b in zip(hook._resolvers, resolvers, strict=True))
-    assert callbacks._instrumented is None and callbacks._instrumented_hook is None
+    assert tracing._instrumented is None and tracing._instrumented_hook is None
     assert not handler.enabled
     echo.invoke({"text": "x"})
     assert recorded(default_memory) == []
@@ -343,12 +340,10 @@ def test_a_tracing_handler_whose_default_store_cannot_open_lets_the_run_go_on(
 ):
     from langchain_core.runnables import RunnableLambda
 
-    from agentmem_langchain.langchain import callbacks
-
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     monkeypatch.setenv("AGENTMEM_SQLITE_PATH", str(blocker / "memory.db"))
-    monkeypatch.setattr(callbacks, "_decorators_memory", lambda: None)
+    monkeypatch.setattr(defaults, "_decorators_memory", lambda: None)
     handler = callbacks.AgentMemoryCallbackHandler()
     assert handler.enabled is False
     chain = RunnableLambda(lambda x: x + 1)
