@@ -34,7 +34,7 @@ DEFAULT_TABLE_PREFIX = "agentmem_"
 DEFAULT_JOURNAL_DIR = Path(".agentmem") / "journal"
 #: How long a decision is kept before its TTL expires it (consolidation keeps what it learnt).
 DEFAULT_DECISION_TTL = timedelta(days=30)
-#: Decisions younger than this are short-term memory (the seed's "< 1 day").
+#: Decisions younger than this are short-term memory.
 STM_WINDOW = timedelta(days=1)
 STORE_KINDS = ("sqlite", "dynamodb")
 #: The variable that switches LangChain tracing on (langchain-core reads it too, for its

@@ -1,4 +1,4 @@
-"""``DecisionLogger``: the seed's high-level API, one method per decision point.
+"""``DecisionLogger``: a high-level API with one ``log_*`` method per decision point.
 
 >>> logger = DecisionLogger(MemoryManager(agent_id="btc-agent-001"))
 >>> decision_id = logger.log_source_selection(

@@ -1,4 +1,4 @@
-"""``MemoryManager``: one agent's view of the memory store (the seed's CRUD facade).
+"""``MemoryManager``: one agent's view of the memory store (create, read, update, delete).
 
 Every write is durable when the call returns; every read sees the agent's own records only.
 """
@@ -303,7 +303,7 @@ class MemoryManager:
         """Send a signal to ``targets``, to every active agent with ``capability``, or to
         every agent with ``broadcast=True``.
 
-        It expires after ``ttl`` (24 hours by default, as in the seed; None never expires).
+        It expires after ``ttl`` (24 hours by default; None never expires).
         """
         return self.coordinator.publish_signal(
             self.agent_id,

@@ -392,7 +392,7 @@ class DecisionStats(BaseModel):
     by_type: dict[str, int] = Field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Any:
-        """Dict-style access, as the seed's ``stats['success_rate']``."""
+        """Dict-style access: ``stats['success_rate']`` is ``stats.success_rate``."""
         try:
             return getattr(self, key)
         except AttributeError:

@@ -4,10 +4,11 @@
 >>> estimate = project_monthly_cost(usage, cycles=10, cycles_per_day=144)  # doctest: +SKIP
 >>> print(f"${estimate.total_usd:.2f} a month")        # doctest: +SKIP
 
-A *cycle* is one pass of the seed's market-hunter agent: the five decision points (source
-selection, query execution, signal generation, risk assessment, strategy selection), linked
-as a chain, each with its outcome; a state save; a signal published to a peer; a read of the
-agent's pending signals; and the 24 h ``get_decision_stats`` a dashboard would show.
+A *cycle* is one pass of a market-hunter agent (``examples.market_hunter``): the five
+decision points (source selection, query execution, signal generation, risk assessment,
+strategy selection), linked as a chain, each with its outcome; a state save; a signal
+published to a peer; a read of the agent's pending signals; and the 24 h
+``get_decision_stats`` a dashboard would show.
 :func:`measure_cycles` runs that workload against a real ``DynamoDBStore`` (dynalite, moto or
 DynamoDB itself) and returns the units it consumed; :func:`project_monthly_cost` turns them
 into a month. Storage is projected from the measured size of what a cycle leaves behind, kept

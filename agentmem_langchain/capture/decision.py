@@ -84,7 +84,7 @@ def _more_suffixes() -> None:
 
 
 def fast_id() -> str:
-    """A ULID (time-sortable, 26 characters) in under a microsecond.
+    """A new ULID (time-sortable, 26 characters).
 
     Same layout as :func:`agentmem_langchain.models.new_id` (48-bit milliseconds, 80 random
     bits); the millisecond prefix is cached, the random parts come from ``random``, 256 at a
@@ -474,7 +474,7 @@ def _context(inputs: Any, extra: Any) -> dict[str, Any]:
     args = (
         dict(inputs) if isinstance(inputs, dict) else ({} if inputs is None else {"value": inputs})
     )
-    # The seed's context has market data and a cycle number: lift arguments of those names.
+    # A decision's context has market data and a cycle number: lift arguments of those names.
     for name, kind in (("market", dict), ("cycle", int)):
         if name not in fields and isinstance(args.get(name), kind):
             fields[name] = args.pop(name)

@@ -1,9 +1,8 @@
 """Stage 1, hook to event: a hook posts one event; the capture thread applies it later.
 
 A hook appends an event, ``apply`` followed by exactly its arguments (the first is the
-handler), to one process-wide queue and returns. The queue is flat, item by item: a deque's
-``extend`` from a tuple is atomic under the GIL, and no container per event outlives the hook
-(each would count towards the garbage collector's next collection, and be walked by it).
+handler), to one process-wide queue and returns. The queue is flat, item by item, and
+appending to it needs no lock (a deque's ``extend`` from a tuple is atomic).
 The capture thread applies the events in the order they were posted, one at a time under one
 lock: that is where runs are matched, decisions built and handed to the recorder. Whatever
 reads what was captured (a flush, a read through a ``MemoryManager``, the handlers'

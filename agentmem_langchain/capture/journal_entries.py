@@ -1,9 +1,8 @@
 """Journal lines for captured decisions: written without building the record first.
 
 A captured decision whose values were snapshotted at capture (``frozen``) and that no redact
-hook still has to see is already in its stored form: spilling it costs one JSON encoding,
-which is what lets a process journal a large backlog at exit in well under a second. The
-record is built when the line is replayed, by whichever process replays it, with the same
+hook still has to see is already in its stored form: spilling it costs one JSON encoding.
+The record is built when the line is replayed, by whichever process replays it, with the same
 rules as a record built in memory.
 
 >>> from agentmem_langchain.capture import CapturedDecision

@@ -2,8 +2,8 @@
 
 :meth:`CapturedDecision.to_record <agentmem_langchain.capture.CapturedDecision.to_record>`
 has already made every captured value JSON-safe
-(:class:`~agentmem_langchain.capture.values.LenientJSON`), and validating those values again
-was most of what building a record cost. Each function here returns exactly the model that
+(:class:`~agentmem_langchain.capture.values.LenientJSON`), so they are not validated again.
+Each function here returns exactly the model that
 validation would return (or raises its ``ValidationError``): it checks the fields it is given
 by the model's own rules (ids, agent id, decision type, tags, numbers, strings); when every
 check passes it builds the model as ``model_construct`` would, and anything else, from a str
@@ -61,8 +61,7 @@ _set = object.__setattr__
 
 def _construct(model: type[M], values: dict[str, Any], given: Any) -> M:
     """What ``model.model_construct(set(given), **values)`` makes, for ``values`` naming every
-    field (tests pin the equivalence): pydantic's own loop over the fields, and its default
-    factories' signature inspection, cost more than validating the model would."""
+    field (tests pin the equivalence)."""
     made = model.__new__(model)
     _set(made, "__dict__", values)
     _set(made, "__pydantic_fields_set__", set(given))

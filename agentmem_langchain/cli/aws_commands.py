@@ -19,7 +19,7 @@ from .app import JsonOption, StoreOptions, _cli_errors, _fail, app, console, err
 def cost(
     ctx: typer.Context,
     cycles_per_day: Annotated[
-        float, typer.Option(min=0.001, help="Agent cycles a day (the seed's agent: 144).")
+        float, typer.Option(min=0.001, help="Agent cycles a day (144: one every 10 minutes).")
     ] = 144,
     sample_cycles: Annotated[int, typer.Option(min=1, help="Cycles to measure.")] = 10,
     write_price: Annotated[

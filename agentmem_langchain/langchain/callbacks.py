@@ -211,9 +211,8 @@ class _RunMatcher(HandlerBase):
         metadata: dict[str, Any] | None,
         kwargs: Any,  # the hook's keyword arguments; a chain's hook passes only their name
     ) -> None:
-        # What LangChain frees after the run is kept only when it carries something (each kept
-        # container counts towards the garbage collector's next collection). Inputs and
-        # metadata are copied now, as they are: the caller may change them once we return.
+        # What LangChain frees after the run is kept only when it carries something. Inputs
+        # and metadata are copied now: the caller may change them once the hook returns.
         stamp = self._stamp  # None: the system clock, worked out from perf_counter() later
         try:
             key = run_id.int

@@ -107,8 +107,8 @@ class RunTable(OrderedDict[Any, Run]):
     """The live runs by :func:`run_key` (a bounded ``OrderedDict``): the oldest go first when
     it is full.
 
-    ``get`` and ``pop(key, None)`` are the dict's own, lock-free: one dict operation is atomic
-    under the GIL, and only eviction (test, then pop) needs the lock.
+    ``get`` and ``pop(key, None)`` take no lock (each is one dict operation); only eviction
+    (test, then pop) needs the lock.
     """
 
     def __init__(self, max_runs: int = 10_000) -> None:
