@@ -61,6 +61,38 @@ def nearest_rank_index(count: int, q: float) -> int:
     return max(1, math.ceil(q * count)) - 1
 
 
+def stats_from_totals(
+    agent_id: str,
+    start: datetime,
+    end: datetime,
+    *,
+    total: int,
+    successes: int,
+    failures: int,
+    confidence_sum: float,
+    confidence_count: int,
+    latency_percentiles: tuple[float | None, float | None],
+    by_type: dict[str, int],
+) -> DecisionStats:
+    """``DecisionStats`` from a window's totals: the one place their arithmetic (pending,
+    success rate, mean confidence) is done. ``latency_percentiles`` is (p50, p95)."""
+    decided = successes + failures
+    return DecisionStats(
+        agent_id=agent_id,
+        start=start,
+        end=end,
+        total=total,
+        successes=successes,
+        failures=failures,
+        pending=total - decided,
+        success_rate=successes / decided if decided else 0.0,
+        avg_confidence=confidence_sum / confidence_count if confidence_count else None,
+        latency_p50_ms=latency_percentiles[0],
+        latency_p95_ms=latency_percentiles[1],
+        by_type=by_type,
+    )
+
+
 def stats_from_rows(
     agent_id: str,
     start: datetime,
@@ -83,20 +115,16 @@ def stats_from_rows(
         if latency is not None:
             latencies.append(latency)
     latencies.sort()
-    total = sum(by_type.values())
-    decided = successes + failures
-    return DecisionStats(
-        agent_id=agent_id,
-        start=start,
-        end=end,
-        total=total,
+    return stats_from_totals(
+        agent_id,
+        start,
+        end,
+        total=sum(by_type.values()),
         successes=successes,
         failures=failures,
-        pending=total - decided,
-        success_rate=successes / decided if decided else 0.0,
-        avg_confidence=sum(confidences) / len(confidences) if confidences else None,
-        latency_p50_ms=nearest_rank(latencies, 0.50),
-        latency_p95_ms=nearest_rank(latencies, 0.95),
+        confidence_sum=sum(confidences),
+        confidence_count=len(confidences),
+        latency_percentiles=(nearest_rank(latencies, 0.50), nearest_rank(latencies, 0.95)),
         by_type=dict(by_type),
     )
 
@@ -151,6 +179,7 @@ __all__ = [
     "nearest_rank_index",
     "processing_view",
     "stats_from_rows",
+    "stats_from_totals",
     "status_holders",
     "store_key",
     "to_micros",

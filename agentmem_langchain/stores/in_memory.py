@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from ..enums import PatternStatus, ProcessingStatus
-from ..errors import NotFoundError, StateConflictError, ValidationError
+from ..errors import NotFoundError, ValidationError
 from ..models import (
     AgentRegistration,
     AgentSignal,
@@ -34,6 +34,7 @@ from ._common import (
     status_holders,
     to_micros,
 )
+from .rules import check_limit, check_pattern_write, check_state_version, stamp_state
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 SortKey = tuple[Any, ...]
@@ -53,13 +54,6 @@ class _Delivery:
     lease_until: datetime | None = None
 
 
-def _check_limit(limit: int) -> None:
-    if limit < 1:
-        raise ValidationError(
-            f"limit: must be at least 1 (got {limit!r})", field="limit", value=limit
-        )
-
-
 def _page(
     items: Iterable[ModelT],
     key: Callable[[ModelT], SortKey],
@@ -69,7 +63,7 @@ def _page(
     cursor: str | None,
 ) -> Page[ModelT]:
     """Copies of one page of ``items`` in ``key`` order, resuming strictly after ``cursor``."""
-    _check_limit(limit)
+    check_limit(limit)
     ordered = sorted(items, key=key, reverse=descending)
     if cursor is not None:
         position = decode_cursor(cursor)
@@ -239,24 +233,8 @@ class InMemoryStore:
         stored = pattern.model_copy(deep=True)
         with self._lock:
             versions = self._patterns.setdefault(pattern.agent_id, {}).get(pattern.pattern_id)
-            if expected_version is None:
-                if versions:
-                    raise StateConflictError(
-                        f"pattern {pattern.pattern_id!r} already exists (version "
-                        f"{versions[-1].version}); pass expected_version to update it"
-                    )
-            else:
-                current = versions[-1].version if versions else None
-                if current != expected_version:
-                    raise StateConflictError(
-                        f"pattern {pattern.pattern_id!r} is at version {current}, "
-                        f"not the expected {expected_version}"
-                    )
-                if pattern.version <= expected_version:
-                    raise StateConflictError(
-                        f"pattern {pattern.pattern_id!r}: the new version ({pattern.version}) "
-                        f"must be greater than {expected_version}"
-                    )
+            current = versions[-1].version if versions else None
+            check_pattern_write(pattern, current, expected_version)
             self._patterns[pattern.agent_id].setdefault(pattern.pattern_id, []).append(stored)
 
     def get_pattern(self, agent_id: str, pattern_id: str) -> MemoryPattern | None:
@@ -288,7 +266,7 @@ class InMemoryStore:
         self, grantee_agent_id: str, *, limit: int = 100
     ) -> list[MemoryPattern]:
         """Active patterns of other agents shared with the grantee, highest confidence first."""
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             chosen = [
                 versions[-1]
@@ -310,16 +288,13 @@ class InMemoryStore:
     # -- state ----------------------------------------------------------------------------
 
     def save_state(self, state: AgentState) -> AgentState:
-        """Save if the stored version equals ``state.version``; returns it one version up."""
+        """Save if the stored version equals ``state.version``; returns what was stored: one
+        version up, ``updated_at`` = the store's now."""
         with self._lock:
             current = self._states.get(state.agent_id)
             current_version = current.version if current is not None else 0
-            if state.version != current_version:
-                raise StateConflictError(
-                    f"state of agent {state.agent_id!r} is at version {current_version}, "
-                    f"not {state.version}: someone saved first"
-                )
-            stored = state.model_copy(deep=True, update={"version": current_version + 1})
+            check_state_version(state, current_version)
+            stored = stamp_state(state, current_version + 1, self._clock())
             self._states[state.agent_id] = stored
             return stored.model_copy(deep=True)
 
@@ -365,9 +340,7 @@ class InMemoryStore:
                 raise NotFoundError(f"agent {agent_id!r} has no {what}")
             current = self._states.get(agent_id)
             version = current.version if current is not None else 0
-            restored = found.state.model_copy(
-                deep=True, update={"version": version + 1, "updated_at": self._clock()}
-            )
+            restored = stamp_state(found.state, version + 1, self._clock())
             self._states[agent_id] = restored
             return restored.model_copy(deep=True)
 
@@ -402,7 +375,7 @@ class InMemoryStore:
 
     def pending_signals(self, agent_id: str, *, limit: int = 10) -> list[AgentSignal]:
         """Unprocessed, unclaimed, unexpired signals for ``agent_id``; reading does not claim."""
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             return [
                 self._view(s, agent_id, ProcessingStatus.PENDING)
@@ -413,7 +386,7 @@ class InMemoryStore:
         self, agent_id: str, *, limit: int = 10, lease_seconds: float = 30.0
     ) -> list[AgentSignal]:
         """Atomically claim up to ``limit`` pending signals for ``lease_seconds``."""
-        _check_limit(limit)
+        check_limit(limit)
         with self._lock:
             lease_until = self._clock() + timedelta(seconds=lease_seconds)
             claimed = self._pending(agent_id)[:limit]

@@ -1,15 +1,81 @@
-"""Rules of the memory that hold whatever the backend: how a pattern is updated."""
+"""Rules of the memory that hold whatever the backend: page sizes, the version checks of
+patterns and state, what a saved state looks like, and how a pattern is updated."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from ..errors import StateConflictError
-from ..models import MemoryPattern, PatternVersion
+from ..errors import StateConflictError, ValidationError
+from ..models import AgentState, MemoryPattern, PatternVersion
 from .base import MemoryStore
 
 #: How many earlier versions of a pattern its ``history`` keeps.
 PATTERN_HISTORY_LIMIT = 20
+
+
+def check_limit(limit: int) -> None:
+    """A page size is at least 1; anything less is a ``ValidationError`` on ``limit``."""
+    if limit < 1:
+        raise ValidationError(
+            f"limit: must be at least 1 (got {limit!r})", field="limit", value=limit
+        )
+
+
+def pattern_version_conflict(
+    pattern: MemoryPattern, stored: int | None, expected: int | None
+) -> StateConflictError:
+    """The error of a pattern write that expected version ``expected`` (None: no pattern)
+    while ``stored`` (None: none) is stored."""
+    name = f"pattern {pattern.pattern_id!r} of agent {pattern.agent_id!r}"
+    if expected is None:
+        return StateConflictError(
+            f"{name} already exists at version {stored}; pass expected_version to update it"
+        )
+    found = "none is stored" if stored is None else f"version {stored} is stored"
+    return StateConflictError(f"{name}: expected version {expected}, but {found}")
+
+
+def check_pattern_version(pattern: MemoryPattern, expected: int | None) -> None:
+    """An update must raise the version: ``StateConflictError`` unless ``pattern.version``
+    is greater than ``expected`` (a create, ``expected`` None, passes)."""
+    if expected is not None and pattern.version <= expected:
+        raise StateConflictError(
+            f"pattern {pattern.pattern_id!r} of agent {pattern.agent_id!r}: the new version "
+            f"({pattern.version}) must be greater than {expected}"
+        )
+
+
+def check_pattern_write(pattern: MemoryPattern, stored: int | None, expected: int | None) -> None:
+    """``put_pattern``'s check: ``StateConflictError`` unless the version goes up and the
+    stored version (None: none) is ``expected``."""
+    check_pattern_version(pattern, expected)
+    if stored != expected:
+        raise pattern_version_conflict(pattern, stored, expected)
+
+
+def state_version_conflict(agent_id: str, stored: int, expected: int) -> StateConflictError:
+    """The error of a ``save_state`` over version ``expected`` while ``stored`` (0: none)
+    is stored."""
+    return StateConflictError(
+        f"state of agent {agent_id!r}: expected version {expected}, but version {stored} "
+        "is stored (someone saved first)"
+    )
+
+
+def check_state_version(state: AgentState, stored: int) -> None:
+    """``save_state``'s check: ``StateConflictError`` unless ``state.version`` is the stored
+    version (0: none stored)."""
+    if state.version != stored:
+        raise state_version_conflict(state.agent_id, stored, state.version)
+
+
+def stamp_state(state: AgentState, version: int, now: datetime) -> AgentState:
+    """A copy of ``state`` as ``save_state`` stores it: at ``version``, ``updated_at`` = now
+    (validated, so a naive ``now`` is taken as UTC)."""
+    stamped = state.model_copy(deep=True)
+    stamped.version = version
+    stamped.updated_at = now
+    return stamped
 
 
 def store_pattern(store: MemoryStore, pattern: MemoryPattern, now: datetime) -> MemoryPattern:
@@ -24,10 +90,7 @@ def store_pattern(store: MemoryStore, pattern: MemoryPattern, now: datetime) -> 
         store.put_pattern(pattern, expected_version=None)
         return pattern
     if current.version != pattern.version:
-        raise StateConflictError(
-            f"pattern {pattern.pattern_id!r} is at version {current.version}, "
-            f"not {pattern.version}: reload it and apply the change again"
-        )
+        raise pattern_version_conflict(pattern, current.version, pattern.version)
     previous = PatternVersion(
         version=current.version,
         confidence=current.confidence,
@@ -48,4 +111,14 @@ def store_pattern(store: MemoryStore, pattern: MemoryPattern, now: datetime) -> 
     return updated
 
 
-__all__ = ["PATTERN_HISTORY_LIMIT", "store_pattern"]
+__all__ = [
+    "PATTERN_HISTORY_LIMIT",
+    "check_limit",
+    "check_pattern_version",
+    "check_pattern_write",
+    "check_state_version",
+    "pattern_version_conflict",
+    "stamp_state",
+    "state_version_conflict",
+    "store_pattern",
+]

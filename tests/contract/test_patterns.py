@@ -8,6 +8,7 @@ from agentmem_langchain.enums import PatternStatus
 from agentmem_langchain.errors import StateConflictError
 from agentmem_langchain.models import MemoryPattern, new_id
 from agentmem_langchain.stores import MemoryStore
+from agentmem_langchain.stores.rules import check_pattern_version, pattern_version_conflict
 
 from .builders import AGENT, OTHER, THIRD, at, ids, pattern
 
@@ -92,6 +93,41 @@ def test_update_that_does_not_raise_the_version_raises_state_conflict(store: Mem
     with pytest.raises(StateConflictError):
         store.put_pattern(created.model_copy(update={"confidence": 0.9}), expected_version=1)
     assert store.get_pattern(AGENT, created.pattern_id) == created
+
+
+@pytest.mark.parametrize(
+    ("saves", "version", "expected"),
+    [(1, 1, None), (2, 2, 1), (0, 2, 1)],
+    ids=["create-existing", "stale", "missing"],
+)
+def test_pattern_version_conflict_has_the_same_message_on_every_backend(
+    store: MemoryStore, saves: int, version: int, expected: int | None
+) -> None:
+    created = pattern()
+    if saves:
+        store.put_pattern(created, expected_version=None)
+    if saves > 1:
+        store.put_pattern(bump(created), expected_version=1)
+    late = created.model_copy(update={"version": version, "confidence": 0.9})
+
+    with pytest.raises(StateConflictError) as raised:
+        store.put_pattern(late, expected_version=expected)
+
+    assert str(raised.value) == str(pattern_version_conflict(late, saves or None, expected))
+
+
+def test_pattern_version_not_raised_has_the_same_message_on_every_backend(
+    store: MemoryStore,
+) -> None:
+    created = pattern()
+    store.put_pattern(created, expected_version=None)
+
+    with pytest.raises(StateConflictError) as raised:
+        store.put_pattern(created, expected_version=1)
+    with pytest.raises(StateConflictError) as shared:
+        check_pattern_version(created, 1)
+
+    assert str(raised.value) == str(shared.value)
 
 
 def test_history_keeps_every_version_oldest_first(store: MemoryStore) -> None:

@@ -9,6 +9,7 @@ import pytest
 from agentmem_langchain.errors import NotFoundError, StateConflictError
 from agentmem_langchain.models import AgentState, new_id
 from agentmem_langchain.stores import MemoryStore
+from agentmem_langchain.stores.rules import state_version_conflict
 from agentmem_langchain.testing import FakeClock
 
 from .builders import AGENT, OTHER, T0
@@ -84,6 +85,34 @@ def test_save_with_a_version_ahead_of_the_store_raises_state_conflict(store: Mem
     with pytest.raises(StateConflictError):
         store.save_state(state({"step": 1}, version=5))
     assert store.load_state(AGENT) is None
+
+
+def test_save_stamps_updated_at_with_the_store_clock(store: MemoryStore, clock: FakeClock) -> None:
+    clock.advance(seconds=90)
+    first = store.save_state(state({"step": 1}))
+    assert first.updated_at == clock()
+    assert store.load_state(AGENT) == first
+
+    clock.advance(seconds=30)
+    second = store.save_state(state({"step": 2}, first.version))
+
+    assert second.updated_at == clock()
+    loaded = store.load_state(AGENT)
+    assert loaded is not None
+    assert (loaded.updated_at, loaded) == (clock(), second)
+
+
+@pytest.mark.parametrize(("saves", "version"), [(1, 0), (2, 1), (0, 5)])
+def test_state_version_conflict_has_the_same_message_on_every_backend(
+    store: MemoryStore, saves: int, version: int
+) -> None:
+    for stored in range(saves):
+        store.save_state(state({"step": stored}, stored))
+
+    with pytest.raises(StateConflictError) as raised:
+        store.save_state(state({"step": "late"}, version))
+
+    assert str(raised.value) == str(state_version_conflict(AGENT, saves, version))
 
 
 def race_two_saves(store: MemoryStore, version: int) -> dict[str, str]:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ...errors import ValidationError
 from .._common import epoch_seconds
 from . import schema
 from .client import DynamoDBClientManager
@@ -41,12 +40,4 @@ class StoreCore:
             TableName=table,
             Item=item,
             **extra,
-        )
-
-
-def check_limit(limit: int) -> None:
-    """Refuse a page size under 1 with ``ValidationError``."""
-    if limit < 1:
-        raise ValidationError(
-            f"limit: must be at least 1 (got {limit})", field="limit", value=limit
         )

@@ -9,8 +9,9 @@ from typing import Any
 from ...errors import StateConflictError, ValidationError
 from ...models import MemoryPattern, Page
 from .._common import decode_cursor, encode_cursor
+from ..rules import check_limit, check_pattern_version, pattern_version_conflict
 from . import schema
-from ._core import StoreCore, check_limit
+from ._core import StoreCore
 from .schema import PATTERNS, Item, n, s
 
 
@@ -18,27 +19,31 @@ class PatternsMixin(StoreCore):
     """The pattern methods of ``DynamoDBStore`` (table ``agent_memory_ltm``)."""
 
     def put_pattern(self, pattern: MemoryPattern, *, expected_version: int | None) -> None:
-        if expected_version is not None and pattern.version <= expected_version:
-            raise StateConflictError(
-                f"pattern {pattern.pattern_id}: the new version ({pattern.version}) must be "
-                f"greater than {expected_version}"
-            )
+        check_pattern_version(pattern, expected_version)
         if expected_version is None:
             condition, values = "attribute_not_exists(#sk)", {}
         else:
             condition, values = "#v = :v", {":v": n(expected_version)}
-        response = self._put(
-            self._patterns,
-            "put_pattern",
-            schema.pattern_latest_item(pattern),
-            PATTERNS,
-            ConditionExpression=condition,
-            ExpressionAttributeNames={"#sk": "sk"}
-            if expected_version is None
-            else {"#v": "version"},
-            **({"ExpressionAttributeValues": values} if values else {}),
-            ReturnValues="ALL_OLD",
-        )
+        try:
+            response = self._put(
+                self._patterns,
+                "put_pattern",
+                schema.pattern_latest_item(pattern),
+                PATTERNS,
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#sk": "sk"}
+                if expected_version is None
+                else {"#v": "version"},
+                **({"ExpressionAttributeValues": values} if values else {}),
+                ReturnValues="ALL_OLD",
+            )
+        except StateConflictError as exc:
+            # The condition failed: read what is stored now, for the message every backend gives.
+            stored = self.get_pattern(pattern.agent_id, pattern.pattern_id)
+            version = None if stored is None else stored.version
+            raise pattern_version_conflict(pattern, version, expected_version) from (
+                exc.__cause__ or exc
+            )
         # Not one transaction (dynalite has none): the conditional put above decides the
         # race; history and shares follow and are repaired by the next write or read.
         self._put(self._patterns, "put_pattern", schema.pattern_history_item(pattern), PATTERNS)

@@ -13,8 +13,9 @@ from typing import Any
 from ...errors import StateConflictError
 from ...models import AgentSignal
 from .._common import processing_view, status_holders, to_micros
+from ..rules import check_limit
 from . import schema
-from ._core import StoreCore, check_limit
+from ._core import StoreCore
 from .schema import SIGNALS, Item, n, s
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ...errors import NotFoundError, StateConflictError
 from ...models import AgentState, StateCheckpoint
 from .._common import check_snapshot
+from ..rules import stamp_state, state_version_conflict
 from . import schema
 from ._core import StoreCore
 from .schema import Item, n, s
@@ -14,21 +15,29 @@ class StateMixin(StoreCore):
     """The state and checkpoint methods of ``DynamoDBStore`` (table ``agent_state``)."""
 
     def save_state(self, state: AgentState) -> AgentState:
-        stored = state.model_copy(update={"version": state.version + 1})
+        stored = stamp_state(state, state.version + 1, self._clock())
         if state.version == 0:
             condition, names, values = "attribute_not_exists(#sk)", {"#sk": "sk"}, None
         else:
             condition, names = "#v = :v", {"#v": "version"}
             values = {":v": n(state.version)}
-        self._put(
-            self._state,
-            "save_state",
-            _state_item(stored, "STATE"),
-            schema.STATE,
-            ConditionExpression=condition,
-            ExpressionAttributeNames=names,
-            **({"ExpressionAttributeValues": values} if values else {}),
-        )
+        try:
+            self._put(
+                self._state,
+                "save_state",
+                _state_item(stored, "STATE"),
+                schema.STATE,
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except StateConflictError as exc:
+            # The condition failed: read what is stored now, for the message every backend gives.
+            current = self.load_state(state.agent_id)
+            found = current.version if current is not None else 0
+            raise state_version_conflict(state.agent_id, found, state.version) from (
+                exc.__cause__ or exc
+            )
         return stored
 
     def load_state(self, agent_id: str) -> AgentState | None:
@@ -105,9 +114,7 @@ class StateMixin(StoreCore):
             raise NotFoundError(f"agent {agent_id} has no checkpoint {to or ''}".rstrip())
         current = self.load_state(agent_id)
         version = current.version if current else 0
-        return self.save_state(
-            chosen.state.model_copy(update={"version": version, "updated_at": self._clock()})
-        )
+        return self.save_state(chosen.state.model_copy(update={"version": version}))
 
     def put_state_snapshot(self, state: AgentState) -> bool:
         check_snapshot(state)

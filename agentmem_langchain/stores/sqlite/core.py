@@ -1,5 +1,5 @@
 """What every part of ``SQLiteStore`` shares: the transaction helper of ``_StoreBase`` and
-the paging and argument helpers."""
+the paging helpers."""
 
 from __future__ import annotations
 
@@ -35,15 +35,6 @@ class _StoreBase:
 
     def _now_seconds(self) -> int:
         return epoch_seconds(self._clock())
-
-
-def _label(value: Any) -> str:
-    return str(getattr(value, "value", value))
-
-
-def _check_limit(limit: int) -> None:
-    if limit < 1:
-        raise ValidationError(f"limit: must be at least 1 (got {limit!r})", field="limit")
 
 
 def _position(cursor: str) -> tuple[float, str]:

@@ -8,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from ...errors import NotFoundError
-from ...models import DecisionOutcome, DecisionRecord, DecisionStats, Page
-from .._common import nearest_rank_index, to_micros
+from ...models import DecisionOutcome, DecisionRecord, DecisionStats, Page, _str_value
+from .._common import nearest_rank_index, stats_from_totals, to_micros
 from ..base import EncodedDecision, encode_record
-from .core import _check_limit, _label, _page, _position, _StoreBase
+from ..rules import check_limit
+from .core import _page, _position, _StoreBase
 
 _LIVE_DECISION = "(ttl IS NULL OR ttl > :now_s)"
 
@@ -71,7 +72,7 @@ def _decision_row(decision: EncodedDecision) -> tuple[Any, ...]:
         decision.agent_id,
         decision.decision_id,
         to_micros(decision.timestamp),
-        _label(decision.decision_type),
+        _str_value(decision.decision_type),
         None if success is None else int(success),
         decision.confidence,
         decision.latency_ms,
@@ -92,20 +93,18 @@ def _stats(
     by_type: dict[str, int],
     latencies: tuple[float | None, float | None],
 ) -> DecisionStats:
-    """``DecisionStats`` from ``_STATS_TOTALS``, with ``stats_from_rows``' arithmetic."""
+    """``DecisionStats`` from a row of ``_STATS_TOTALS``."""
     total, successes, decided, confidence_sum, confidences, _ = totals
-    return DecisionStats(
-        agent_id=agent_id,
-        start=start,
-        end=end,
+    return stats_from_totals(
+        agent_id,
+        start,
+        end,
         total=total,
         successes=successes,
         failures=decided - successes,
-        pending=total - decided,
-        success_rate=successes / decided if decided else 0.0,
-        avg_confidence=confidence_sum / confidences if confidences else None,
-        latency_p50_ms=latencies[0],
-        latency_p95_ms=latencies[1],
+        confidence_sum=confidence_sum,
+        confidence_count=confidences,
+        latency_percentiles=latencies,
         by_type=by_type,
     )
 
@@ -181,7 +180,7 @@ class _DecisionsMixin(_StoreBase):
             params["end"] = to_micros(end)
         if decision_type is not None:
             where.append("decision_type = :type")
-            params["type"] = _label(decision_type)
+            params["type"] = _str_value(decision_type)
         if success is not None:
             where.append("success = :success")
             params["success"] = int(success)
@@ -216,7 +215,7 @@ class _DecisionsMixin(_StoreBase):
         *,
         descending: bool,
     ) -> Page[DecisionRecord]:
-        _check_limit(limit)
+        check_limit(limit)
         order = "DESC" if descending else "ASC"
         if cursor is not None:
             where.append(f"(ts, decision_id) {'<' if descending else '>'} (:after_ts, :after_id)")

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...errors import StateConflictError
-from ...models import MemoryPattern, Page
-from .core import _check_limit, _label, _page, _position, _StoreBase
+from ...models import MemoryPattern, Page, _str_value
+from ..rules import check_limit, check_pattern_write
+from .core import _page, _position, _StoreBase
 
 _UPSERT_PATTERN = """
 INSERT INTO patterns (agent_id, pattern_id, version, confidence, status, body)
 VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (agent_id, pattern_id) DO UPDATE SET version = excluded.version,
     confidence = excluded.confidence, status = excluded.status, body = excluded.body"""
-
-
-def _check_pattern_write(pattern: MemoryPattern, stored: int | None, expected: int | None) -> None:
-    name = f"pattern {pattern.pattern_id!r} of agent {pattern.agent_id!r}"
-    if expected is None:
-        if stored is not None:
-            raise StateConflictError(
-                f"{name} already exists at version {stored}; pass expected_version to update it"
-            )
-        return
-    if stored != expected:
-        found = "none is stored" if stored is None else f"version {stored} is stored"
-        raise StateConflictError(f"{name}: expected version {expected}, but {found}")
-    if pattern.version <= expected:
-        raise StateConflictError(
-            f"{name}: the new version ({pattern.version}) must be greater than {expected}"
-        )
 
 
 class _PatternsMixin(_StoreBase):
@@ -45,10 +28,10 @@ class _PatternsMixin(_StoreBase):
             row = conn.execute(
                 "SELECT version FROM patterns WHERE agent_id = ? AND pattern_id = ?", key
             ).fetchone()
-            _check_pattern_write(pattern, None if row is None else row[0], expected_version)
+            check_pattern_write(pattern, None if row is None else row[0], expected_version)
             conn.execute(
                 _UPSERT_PATTERN,
-                (*key, pattern.version, pattern.confidence, _label(pattern.status), body),
+                (*key, pattern.version, pattern.confidence, _str_value(pattern.status), body),
             )
             conn.execute(
                 "INSERT OR REPLACE INTO pattern_versions VALUES (?, ?, ?, ?)",
@@ -78,7 +61,7 @@ class _PatternsMixin(_StoreBase):
     ) -> Page[MemoryPattern]:
         """The agent's own patterns with ``confidence >= min_confidence``, highest first
         (ties: newest ``pattern_id`` first); retired ones only if ``include_retired``."""
-        _check_limit(limit)
+        check_limit(limit)
         where = ["agent_id = :agent", "confidence >= :min"]
         params: dict[str, Any] = {"agent": agent_id, "min": min_confidence, "limit": limit + 1}
         if not include_retired:
@@ -99,7 +82,7 @@ class _PatternsMixin(_StoreBase):
     ) -> list[MemoryPattern]:
         """Active patterns of other agents whose ``shared_with`` names the grantee,
         highest confidence first."""
-        _check_limit(limit)
+        check_limit(limit)
         sql = """SELECT p.body FROM pattern_shares AS s JOIN patterns AS p
             ON p.agent_id = s.agent_id AND p.pattern_id = s.pattern_id
             WHERE s.grantee_agent_id = :grantee AND s.agent_id != :grantee

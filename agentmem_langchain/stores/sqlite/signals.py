@@ -9,7 +9,8 @@ from ...enums import ProcessingStatus
 from ...errors import NotFoundError
 from ...models import AgentSignal
 from .._common import processing_view, to_micros
-from .core import _check_limit, _StoreBase
+from ..rules import check_limit
+from .core import _StoreBase
 
 # A broadcast has one shared delivery row for this target; an agent gets a row of its own only
 # when it claims or processes the signal ('*' can never be an agent id).
@@ -77,7 +78,7 @@ class _SignalsMixin(_StoreBase):
     def pending_signals(self, agent_id: str, *, limit: int = 10) -> list[AgentSignal]:
         """Signals ``agent_id`` may take now (not processed, no live claim, not expired, not
         its own broadcast), highest priority first, then oldest. Reading does not claim."""
-        _check_limit(limit)
+        check_limit(limit)
         now = to_micros(self._clock())
         params = {"agent": agent_id, "now": now, "limit": limit}
         with self._transaction("pending_signals") as conn:
@@ -89,7 +90,7 @@ class _SignalsMixin(_StoreBase):
     ) -> list[AgentSignal]:
         """Atomically claim up to ``limit`` signals, in ``pending_signals`` order, for
         ``lease_seconds``; an unprocessed signal is pending again when its lease ends."""
-        _check_limit(limit)
+        check_limit(limit)
         now = to_micros(self._clock())
         lease_until = now + round(lease_seconds * 1_000_000)
         params = {"agent": agent_id, "now": now, "limit": limit}

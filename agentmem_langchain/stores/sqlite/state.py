@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from ...errors import NotFoundError, StateConflictError
+from ...errors import NotFoundError
 from ...models import AgentState, StateCheckpoint
 from .._common import check_snapshot, to_micros
+from ..rules import check_state_version, stamp_state
 from .core import _StoreBase
 
 _NEWEST_CHECKPOINT = """
@@ -23,11 +24,7 @@ class _StateMixin(_StoreBase):
         another writer saved first."""
         with self._transaction("save_state", write=True) as conn:
             stored = self._state_version(conn, state.agent_id)
-            if stored != state.version:
-                raise StateConflictError(
-                    f"state of agent {state.agent_id!r}: saving over version {state.version}, "
-                    f"but version {stored} is stored (someone saved first)"
-                )
+            check_state_version(state, stored)
             return self._write_state(conn, state, stored + 1)
 
     def _state_version(self, conn: sqlite3.Connection, agent_id: str) -> int:
@@ -36,9 +33,7 @@ class _StateMixin(_StoreBase):
         return 0 if found is None else int(found[0])
 
     def _write_state(self, conn: sqlite3.Connection, state: AgentState, version: int) -> AgentState:
-        saved = state.model_copy(deep=True)
-        saved.version = version
-        saved.updated_at = self._clock()
+        saved = stamp_state(state, version, self._clock())
         conn.execute(
             "INSERT OR REPLACE INTO agent_state VALUES (?, ?, ?)",
             (saved.agent_id, version, saved.model_dump_json()),
