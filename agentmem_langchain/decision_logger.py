@@ -26,6 +26,7 @@ from .models import (
     DecisionReasoning,
     DecisionRecord,
     DecisionStats,
+    enum_value,
 )
 
 ContextLike = DecisionContext | Mapping[str, Any] | None
@@ -220,7 +221,7 @@ class DecisionLogger:
         )
         if decision_type is not None:
             record = self.memory.get_decision(decision_id)
-            expected = getattr(decision_type, "value", decision_type)
+            expected = enum_value(decision_type)
             if record is not None and record.decision_type != expected:
                 raise ValidationError(
                     f"decision_type: decision {decision_id!r} is a {record.decision_type!r} "

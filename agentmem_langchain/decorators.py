@@ -50,7 +50,7 @@ from .capture.hook import (
 from .capture.values import Redactor, clean_text, snapshotter
 from .config import DEFAULT_DECISION_TTL
 from .memory import MemoryManager
-from .models import utcnow
+from .models import enum_value, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 Confidence = float | Callable[[Any], float] | None
@@ -440,7 +440,7 @@ def decision(
     }
     if decision_type is not None and not isinstance(decision_type, (str, Enum)):
         return _decorate(decision_type, None, options)  # bare @decision
-    name = None if decision_type is None else str(getattr(decision_type, "value", decision_type))
+    name = None if decision_type is None else str(enum_value(decision_type))
 
     def apply(fn: F) -> F:
         return _decorate(fn, name, options)

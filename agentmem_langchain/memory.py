@@ -24,12 +24,13 @@ from .models import (
     MemoryPattern,
     Page,
     StateCheckpoint,
+    enum_value,
     utcnow,
 )
 from .stores._common import epoch_seconds
 from .stores.base import MemoryStore
 from .stores.opening import open_store
-from .stores.rules import PATTERN_HISTORY_LIMIT, store_pattern
+from .stores.rules import PATTERN_HISTORY_LIMIT, check_limit, store_pattern
 
 if TYPE_CHECKING:
     from .capture.batch import Recorder
@@ -155,16 +156,13 @@ class MemoryManager:
         cursor: str | None = None,
     ) -> Page[DecisionRecord]:
         """One page of decisions, newest first; pass ``page.next_cursor`` back for the next."""
-        if limit < 1:
-            raise ValidationError(
-                f"limit: must be at least 1 (got {limit})", field="limit", value=limit
-            )
+        check_limit(limit)
         self._await_pending_writes()
         return self.store.query_decisions(
             self.agent_id,
             start=start,
             end=end,
-            decision_type=_plain(decision_type),
+            decision_type=enum_value(decision_type),
             success=success,
             limit=limit,
             cursor=cursor,
@@ -399,10 +397,6 @@ class MemoryManager:
                 field=field,
                 value=agent_id,
             )
-
-
-def _plain(value: str | None) -> str | None:
-    return getattr(value, "value", value)
 
 
 __all__ = ["PATTERN_HISTORY_LIMIT", "MemoryManager", "validate_agent_id"]

@@ -57,8 +57,8 @@ def _enum_text(value: Any) -> Any:
     raise ValueError(f"expected a str, got {type(value).__name__}")
 
 
-def _str_value(value: Any) -> Any:
-    # Enum members (DecisionType.TOOL_CALL) are stored as their plain string.
+def enum_value(value: Any) -> Any:
+    """An enum member's value (``DecisionType.TOOL_CALL`` → ``"tool_call"``); else ``value``."""
     return getattr(value, "value", value)
 
 
@@ -88,7 +88,7 @@ AgentId = Annotated[
     ),
 ]
 Id = Annotated[str, AfterValidator(_check_ulid)]
-Label = Annotated[str, BeforeValidator(_str_value), Field(min_length=1, max_length=MAX_LABEL_CHARS)]
+Label = Annotated[str, BeforeValidator(enum_value), Field(min_length=1, max_length=MAX_LABEL_CHARS)]
 UnitFloat = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 
@@ -412,6 +412,7 @@ __all__ = [
     "Page",
     "PatternVersion",
     "StateCheckpoint",
+    "enum_value",
     "new_id",
     "utcnow",
 ]

@@ -48,7 +48,7 @@ from urllib.parse import quote
 from ..enums import DecisionType
 from ..errors import ConfigurationError, StoreUnavailableError, ValidationError
 from ..memory import MemoryManager, validate_agent_id
-from ..models import DecisionStats
+from ..models import DecisionStats, enum_value
 from ..stores._common import stats_from_rows, to_micros
 
 if TYPE_CHECKING:
@@ -404,7 +404,7 @@ def dashboard_body(
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
         raise ConfigurationError("dashboard_body needs a region: pass region=... or set AWS_REGION")
-    types = [dimension_value(getattr(t, "value", t)) for t in decision_types]
+    types = [dimension_value(enum_value(t)) for t in decision_types]
     graph = _Graphs(namespace, region, period)
     per_agent = [(a, ("AgentId", a)) for a in agents]
     widgets = [

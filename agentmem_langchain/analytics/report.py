@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ValidationError
 from ..memory import MemoryManager, validate_agent_id
-from ..models import DecisionRecord, utcnow
+from ..models import DecisionRecord, enum_value, utcnow
 from ..stores._common import nearest_rank
 from ..stores.base import MemoryStore
 from .plots import AnalyticsPlots
@@ -398,7 +398,7 @@ class Analytics(AnalyticsPlots):
                 agent_id,
                 start=window.start,
                 end=window.query_end,
-                decision_type=getattr(decision_type, "value", decision_type),
+                decision_type=enum_value(decision_type),
                 limit=self.page_size,
                 cursor=cursor,
             )

@@ -14,6 +14,8 @@ from collections.abc import Callable, Collection, Mapping
 from numbers import Real
 from typing import Any
 
+from ..models import enum_value
+
 #: Items a captured container keeps (the rest is counted in a marker); strings per list field.
 MAX_ITEMS = 1_000
 LIST_FIELDS = ("selected", "alternatives", "patterns_applied")
@@ -132,7 +134,7 @@ def _clean_scores(scores: Any, warn: Callable[[str], None]) -> dict[str, float]:
     out: dict[str, float] = {}
     for key, value in scores.items():
         if isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value):
-            out[str(getattr(key, "value", key))] = float(value)
+            out[str(enum_value(key))] = float(value)
         else:
             warn(f"score {key!r}={value!r:.80} dropped: not a finite number")
     return out
@@ -142,7 +144,7 @@ def str_list(value: Any) -> list[str]:
     if isinstance(value, str):
         return [value]
     try:
-        return [text_of(getattr(v, "value", v)) for v in list(value)[:MAX_ITEMS]]
+        return [text_of(enum_value(v)) for v in list(value)[:MAX_ITEMS]]
     except TypeError:
         return [text_of(value)]
 

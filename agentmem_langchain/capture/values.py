@@ -31,6 +31,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from ..models import enum_value
 from ..serialization import _MAX_INT_BITS
 from .reasoning import (
     LIST_FIELDS,
@@ -346,7 +347,7 @@ class LenientJSON:
             return [
                 text
                 if type(text) is str and len(text) <= limit and text.isascii()
-                else cut_text(text_of(getattr(text, "value", text)), limit)
+                else cut_text(text_of(enum_value(text)), limit)
                 for text in value[:MAX_ITEMS]
             ]
         return [cut_text(text, limit) for text in str_list(value)]
@@ -374,7 +375,7 @@ class LenientJSON:
             if index == MAX_ITEMS:
                 out["…"] = f"[truncated {len(scores) - MAX_ITEMS} keys]"
                 break
-            out[cut_text(text_of(getattr(key, "value", key)), self.limit)] = self._number(value)
+            out[cut_text(text_of(enum_value(key)), self.limit)] = self._number(value)
         return out
 
     # -- exact truncation of converted values ------------------------------------------------

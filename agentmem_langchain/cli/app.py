@@ -91,11 +91,16 @@ def _fail(message: str) -> NoReturn:
 
 @contextmanager
 def _cli_errors() -> Iterator[None]:
-    """Library errors become one line on stderr and exit code 2, never a traceback."""
+    """Library errors, and files that cannot be read or written, become one line on stderr and
+    exit code 2, never a traceback."""
     try:
         yield
     except AgentMemError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        name = str(exc.filename or "")
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        _fail(f"{shown}: {exc.strerror or exc}" if shown else str(exc))
 
 
 @contextmanager

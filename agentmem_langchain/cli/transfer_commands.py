@@ -61,8 +61,9 @@ def import_command(
     """
     from ..transfer import import_records
 
-    if not source.is_file():
-        _fail(f"{source}: no such file")
+    with _cli_errors():
+        if not source.is_file():
+            _fail(f"{source}: no such file")
     with _cli_errors(), _opened(ctx) as store, _counting("importing") as progress:
         summary = import_records(store, source, progress=progress)
     if as_json:

@@ -61,6 +61,7 @@ from ..capture.hook import _current
 from ..capture.values import Redactor, clean_text, cut_text, json_size
 from ..enums import DecisionType
 from ..memory import MemoryManager
+from ..models import enum_value
 from .defaults import default_memory
 from .runs import (
     _PLAIN_OUTPUTS,
@@ -304,7 +305,7 @@ class _RunMatcher(HandlerBase):
     ) -> str | None:
         """The type a run is recorded as, or None; ``name`` is only read by a name filter."""
         if tag is not None:
-            tag = getattr(tag, "value", tag)
+            tag = enum_value(tag)
             if isinstance(tag, str) and tag and _explicit(tag, parent, parent and parent.type_tag):
                 return tag
         if name is not None and not self._accept(name):

@@ -294,3 +294,10 @@ def test_replay_writes_what_an_earlier_process_journaled_and_counts_it(tmp_path,
     again = invoke("--sqlite-path", str(path), "replay")
     assert again.exit_code == 0, again.output
     assert "replayed 0 journal entries into the store; 0 remaining" in again.output
+
+
+def test_a_file_name_too_long_is_one_line_and_exit_2(db):
+    result = invoke("--sqlite-path", str(db), "import", "x" * 5000)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert len(result.output) < 600

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from ...errors import NotFoundError, StateConflictError, ValidationError
-from ...models import DecisionOutcome, DecisionRecord, DecisionStats, Page, _str_value
+from ...models import DecisionOutcome, DecisionRecord, DecisionStats, Page, enum_value
 from .._common import decode_cursor, encode_cursor, stats_from_rows
 from ..rules import check_limit
 from . import schema
@@ -91,7 +91,7 @@ class DecisionsMixin(StoreCore):
             status = "success" if success else "failure"
             index, pk = "SuccessIndex", f"{agent_id}#{status}"
         elif decision_type is not None:
-            index, pk = "DecisionTypeIndex", f"{agent_id}#{_str_value(decision_type)}"
+            index, pk = "DecisionTypeIndex", f"{agent_id}#{enum_value(decision_type)}"
         else:
             index, pk = "TimeIndex", agent_id
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from ...errors import StateConflictError
-from ...models import AgentRegistration, _str_value
+from ...models import AgentRegistration, enum_value
 from .._common import to_micros
 from . import schema
 from ._core import StoreCore
@@ -80,7 +80,7 @@ class RegistryMixin(StoreCore):
             names["#hb"], values[":since"] = "last_heartbeat", n(to_micros(seen_since))
         if capability is not None:
             filters.append("contains(#caps, :cap)")
-            names["#caps"], values[":cap"] = "capabilities", s(_str_value(capability))
+            names["#caps"], values[":cap"] = "capabilities", s(enum_value(capability))
         params: dict[str, Any] = {
             "TableName": self._state,
             "IndexName": "AgentRegistryIndex",

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ...errors import NotFoundError
-from ...models import DecisionOutcome, DecisionRecord, DecisionStats, Page, _str_value
+from ...models import DecisionOutcome, DecisionRecord, DecisionStats, Page, enum_value
 from .._common import nearest_rank_index, stats_from_totals, to_micros
 from ..base import EncodedDecision, encode_record
 from ..rules import check_limit
@@ -72,7 +72,7 @@ def _decision_row(decision: EncodedDecision) -> tuple[Any, ...]:
         decision.agent_id,
         decision.decision_id,
         to_micros(decision.timestamp),
-        _str_value(decision.decision_type),
+        enum_value(decision.decision_type),
         None if success is None else int(success),
         decision.confidence,
         decision.latency_ms,
@@ -180,7 +180,7 @@ class _DecisionsMixin(_StoreBase):
             params["end"] = to_micros(end)
         if decision_type is not None:
             where.append("decision_type = :type")
-            params["type"] = _str_value(decision_type)
+            params["type"] = enum_value(decision_type)
         if success is not None:
             where.append("success = :success")
             params["success"] = int(success)

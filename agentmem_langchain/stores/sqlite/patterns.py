@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...models import MemoryPattern, Page, _str_value
+from ...models import MemoryPattern, Page, enum_value
 from ..rules import check_limit, check_pattern_write
 from .core import _page, _position, _StoreBase
 
@@ -31,7 +31,7 @@ class _PatternsMixin(_StoreBase):
             check_pattern_write(pattern, None if row is None else row[0], expected_version)
             conn.execute(
                 _UPSERT_PATTERN,
-                (*key, pattern.version, pattern.confidence, _str_value(pattern.status), body),
+                (*key, pattern.version, pattern.confidence, enum_value(pattern.status), body),
             )
             conn.execute(
                 "INSERT OR REPLACE INTO pattern_versions VALUES (?, ?, ?, ?)",

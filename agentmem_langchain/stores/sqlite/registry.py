@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ...models import AgentRegistration, _str_value
+from ...models import AgentRegistration, enum_value
 from .._common import to_micros
 from .core import _StoreBase
 
@@ -59,7 +59,7 @@ class _RegistryMixin(_StoreBase):
             conditions.append(
                 "EXISTS (SELECT 1 FROM json_each(body, '$.capabilities') WHERE value = :cap)"
             )
-            params["cap"] = _str_value(capability)
+            params["cap"] = enum_value(capability)
         where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
         sql = f"SELECT body FROM agents{where} ORDER BY agent_id"
         with self._transaction("list_agents") as conn:

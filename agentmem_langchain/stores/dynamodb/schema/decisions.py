@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ....errors import ValidationError
-from ....models import DecisionOutcome, DecisionRecord, _str_value
+from ....models import DecisionOutcome, DecisionRecord, enum_value
 from .values import Item, item_size, n, s, time_key
 
 MAX_ITEM_BYTES = 350 * 1024
@@ -31,7 +31,7 @@ def decision_item(record: DecisionRecord) -> Item:
         "ts": s(time_key(record.timestamp) + "#" + record.decision_id),
         "decision_type": s(record.decision_type),
         "type_pk": s(f"{agent}#{record.decision_type}"),
-        "status": s(_str_value(record.status)),
+        "status": s(enum_value(record.status)),
     }
     if record.reasoning.confidence is not None:
         item["confidence"] = n(record.reasoning.confidence)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ....models import AgentRegistration, AgentSignal, MemoryPattern, _str_value
+from ....models import AgentRegistration, AgentSignal, MemoryPattern, enum_value
 from ..._common import to_micros
 from .values import Item, _signed_key, conf_key, from_micros, integer, n, s, text, time_key
 
@@ -39,7 +39,7 @@ def pattern_latest_item(pattern: MemoryPattern) -> Item:
         "doc": s(pattern_doc(pattern)),
         "version": n(pattern.version),
         "confidence": n(pattern.confidence),
-        "conf_pk": s(f"{pattern.agent_id}#{_str_value(pattern.status)}"),
+        "conf_pk": s(f"{pattern.agent_id}#{enum_value(pattern.status)}"),
         "conf": s(conf_key(pattern.confidence, pattern.pattern_id)),
     }
 
