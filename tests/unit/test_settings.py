@@ -29,9 +29,6 @@ from agentmem_langchain.testing import InMemoryStore
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "agentmem_langchain"
 VARIABLE = re.compile(r"AGENTMEM_[A-Z_]+")
-#: Files that still read an AGENTMEM_* variable themselves (being moved by others; to route
-#: through config). Old and new paths alike: remove them as they are routed.
-NOT_YET_ROUTED: set[str] = set()
 
 
 @tool
@@ -166,7 +163,7 @@ def test_only_config_reads_agentmem_variables():
         for path in PACKAGE.rglob("*.py")
         if path.name != "config.py" and _reads_a_variable(path)
     }
-    assert readers <= NOT_YET_ROUTED, readers - NOT_YET_ROUTED
+    assert readers == set()
 
 
 def test_readme_table_lists_every_variable_config_reads():
