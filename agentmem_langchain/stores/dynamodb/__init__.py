@@ -1,4 +1,4 @@
-"""The DynamoDB backend: ``DynamoDBStore`` on the seed's four tables.
+"""The DynamoDB backend: ``DynamoDBStore`` on four tables.
 
 * :mod:`.store` - :class:`DynamoDBStore`, combining one mixin per access pattern:
   :mod:`.decisions`, :mod:`.patterns`, :mod:`.state` (state and checkpoints),

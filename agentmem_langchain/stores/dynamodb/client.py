@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
+from ... import config
 from ...errors import ConfigurationError, StateConflictError, StoreUnavailableError, ValidationError
 from ..health import StoreHealth
 from .schema import (
@@ -52,7 +53,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
 
-DEFAULT_TABLE_PREFIX = "agentmem_"
+DEFAULT_TABLE_PREFIX = config.DEFAULT_TABLE_PREFIX
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 _METERED = READS | {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"}
 _BATCH_WRITE_MAX = 25
@@ -358,7 +359,7 @@ def get_client_manager(
     boto3_session: Any = None,
     **options: Any,
 ) -> DynamoDBClientManager:
-    """The seed's entry point: a client manager whose ``create_all_tables()`` sets up DynamoDB.
+    """The usual entry point: a client manager whose ``create_all_tables()`` sets up DynamoDB.
 
     >>> get_client_manager(region="us-east-1").create_all_tables()   # doctest: +SKIP
     """

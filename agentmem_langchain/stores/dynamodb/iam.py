@@ -35,6 +35,7 @@ from typing import Any
 
 import pydantic
 
+from ... import config
 from ...errors import ValidationError
 from ...models import AgentId
 from .schema import BROADCAST, REGISTRY, SIGNALS, STATE, TABLES, TableNames
@@ -56,7 +57,7 @@ ITEM_ACTIONS = (
 def iam_policy(
     agent_id: str,
     *,
-    table_prefix: str = "agentmem_",
+    table_prefix: str = config.DEFAULT_TABLE_PREFIX,
     region: str = "*",
     account_id: str = "*",
 ) -> dict[str, Any]:

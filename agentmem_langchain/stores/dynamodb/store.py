@@ -1,4 +1,4 @@
-"""``DynamoDBStore``: the ``MemoryStore`` protocol on the seed's four DynamoDB tables.
+"""``DynamoDBStore``: the ``MemoryStore`` protocol on four DynamoDB tables.
 
 >>> store = DynamoDBStore(region="us-east-1")                 # doctest: +SKIP
 >>> store.create_all_tables()                                  # once; idempotent
@@ -37,7 +37,7 @@ class DynamoDBStore(DecisionsMixin, PatternsMixin, StateMixin, SignalsMixin, Reg
 
     ``region``/``endpoint_url``/``boto3_session`` select the server (boto3's usual
     resolution when None; a loopback ``endpoint_url`` such as dynalite's works without
-    credentials). Tables are ``table_prefix`` + the seed's names. ``clock`` is "now" for
+    credentials). Tables are ``table_prefix`` + the four tables' names. ``clock`` is "now" for
     TTL, leases and saves; ``client_options`` go to :class:`DynamoDBClientManager`
     (``timeout``, ``retry_mode``, ``max_attempts``, ``sleep``...). A call the server does
     not answer within ``timeout`` (default 5 s) is not retried; it marks the store down, and

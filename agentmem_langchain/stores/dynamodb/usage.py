@@ -14,7 +14,7 @@ READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem"})
 
 @dataclass(frozen=True)
 class UsageLine:
-    """Capacity one kind of call consumed: ``table`` (seed name), store ``operation``, API."""
+    """Capacity one kind of call consumed: ``table`` (unprefixed), store ``operation``, API."""
 
     table: str
     operation: str

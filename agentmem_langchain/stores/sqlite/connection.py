@@ -16,7 +16,7 @@ from ... import config
 from ...errors import ConfigurationError, StoreUnavailableError
 
 PATH_ENV_VAR = "AGENTMEM_SQLITE_PATH"
-DEFAULT_PATH = Path(".agentmem") / "memory.db"
+DEFAULT_PATH = config.DEFAULT_SQLITE_PATH
 
 
 @contextmanager

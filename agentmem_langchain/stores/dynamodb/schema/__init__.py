@@ -1,6 +1,6 @@
 """The DynamoDB tables, their keys and how a domain object becomes an item and back.
 
-Four tables (the seed's), each partitioned by ``agent_id``; ``docs/dynamodb.md`` explains
+Four tables, each partitioned by ``agent_id``; ``docs/dynamodb.md`` explains
 every access pattern. An item keeps the model's JSON in one string attribute ``doc`` (so
 nested maps, empty strings and floats round-trip exactly) next to the scalar key and index
 attributes. GSI keys must be scalar strings or numbers, so booleans and lists never appear in

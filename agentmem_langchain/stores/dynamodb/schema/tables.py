@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .... import config
 from .values import Item, item_size
 
 # -- table definitions ----------------------------------------------------------------------
@@ -31,7 +32,7 @@ class IndexSpec:
 
 @dataclass(frozen=True)
 class TableSpec:
-    """One table: its seed name, keys, GSIs and TTL attribute."""
+    """One table: its name (before the prefix), keys, GSIs and TTL attribute."""
 
     name: str
     partition_key: str
@@ -119,9 +120,9 @@ TABLES: tuple[TableSpec, ...] = (DECISIONS, PATTERNS, STATE, SIGNALS)
 
 @dataclass(frozen=True)
 class TableNames:
-    """Physical table names: ``prefix`` + the seed's name (``prefix=""`` gives the seed's)."""
+    """Physical table names: ``prefix`` + the table's name (``prefix=""`` gives the bare names)."""
 
-    prefix: str = "agentmem_"
+    prefix: str = config.DEFAULT_TABLE_PREFIX
 
     @property
     def decisions(self) -> str:
