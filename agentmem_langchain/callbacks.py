@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import warnings
-
+from ._moved import warn_moved
 from .langchain.callbacks import AgentMemoryCallbackHandler, AsyncAgentMemoryCallbackHandler
 from .langchain.defaults import default_memory
 from .langchain.tracing import instrument, uninstrument
@@ -16,8 +15,4 @@ __all__ = [
     "uninstrument",
 ]
 
-warnings.warn(
-    f"{__name__} is deprecated; import from agentmem_langchain.langchain",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_moved(__name__, "agentmem_langchain.langchain")

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
-
+from ._moved import warn_moved
 from .analytics.cloudwatch import *  # noqa: F403
 from .analytics.cloudwatch import __all__ as __all__
 
-warnings.warn(
-    f"{__name__} is deprecated; import from agentmem_langchain.analytics.cloudwatch",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_moved(__name__, "agentmem_langchain.analytics.cloudwatch")

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
-
+from ._moved import warn_moved
 from .stores.dynamodb.iam import *  # noqa: F403
 from .stores.dynamodb.iam import __all__ as __all__
 
-warnings.warn(
-    f"{__name__} is deprecated; import from agentmem_langchain.stores.dynamodb.iam",
-    DeprecationWarning,
-    stacklevel=2,
-)
+warn_moved(__name__, "agentmem_langchain.stores.dynamodb.iam")
