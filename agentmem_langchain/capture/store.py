@@ -459,8 +459,9 @@ class StoreSide:
     def _apply_chunk(self, chunk: list[Entry]) -> None:
         ops: list[Op] = []
         kept: list[Entry] = []
+        encode = isinstance(self.store, AcceptsEncodedDecisions)
         for entry in chunk:
-            op = self._entry_op(entry)
+            op = self._entry_op(entry, encode)
             if op is None:
                 self._set_aside(entry, "unreadable journal entry", replayed=True)
             else:
@@ -512,12 +513,10 @@ class StoreSide:
             kept.append(record)
         return kept
 
-    def _entry_op(self, entry: Entry) -> Op | None:
+    def _entry_op(self, entry: Entry, encode: bool) -> Op | None:
         try:
             if entry["kind"] == "captured":
-                record = self._convert(
-                    captured_from_entry(entry), isinstance(self.store, AcceptsEncodedDecisions)
-                )
+                record = self._convert(captured_from_entry(entry), encode)
                 if record is None:
                     return None
                 return Op(record.agent_id, record=record, decision_id=record.decision_id)
