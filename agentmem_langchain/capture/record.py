@@ -39,7 +39,6 @@ from ..models import (
     utcnow,
 )
 from ..stores.base import EncodedDecision
-from .values import clean_text
 
 M = TypeVar("M", bound=Model)
 
@@ -250,12 +249,12 @@ def encoded_decision(fields: dict[str, Any]) -> EncodedDecision | None:
     if reasoning is None or context is None or (outcome is None) is not (given_outcome is None):
         return None
     values = _record_values(fields)
-    if values is None or not _encodable(values["decision_type"]):
+    if values is None:
         return None
     values["context"], values["reasoning"], values["outcome"] = context[0], reasoning, outcome
     try:
         text = to_json(values, inf_nan_mode="strings").decode()
-    except (PydanticSerializationError, UnicodeError):  # let validation say what is wrong
+    except PydanticSerializationError:  # text no UTF-8 holds: let validation say so
         return None
     return EncodedDecision(
         values["agent_id"],
@@ -272,10 +271,6 @@ def encoded_decision(fields: dict[str, Any]) -> EncodedDecision | None:
         values["trace_id"],
         text,
     )
-
-
-def _encodable(text: str) -> bool:
-    return text.isascii() or clean_text(text) is text
 
 
 def _record_values(fields: dict[str, Any]) -> dict[str, Any] | None:
