@@ -32,8 +32,9 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _aware_utc(value: datetime) -> datetime:
-    # Naive datetimes are taken as UTC; aware ones are converted, so every stored time compares.
+def aware_utc(value: datetime) -> datetime:
+    """``value`` in UTC: a naive time is taken as UTC, an aware one converted (so every
+    stored time compares)."""
     if value.tzinfo is None:
         return value.replace(tzinfo=timezone.utc)
     return value.astimezone(timezone.utc)
@@ -76,7 +77,7 @@ def _check_ulid(value: str) -> str:
     return value
 
 
-UTCDateTime = Annotated[datetime, AfterValidator(_aware_utc)]
+UTCDateTime = Annotated[datetime, AfterValidator(aware_utc)]
 JsonDict = Annotated[dict[str, Any], BeforeValidator(_json_dict)]
 AgentId = Annotated[
     str,
@@ -412,6 +413,7 @@ __all__ = [
     "Page",
     "PatternVersion",
     "StateCheckpoint",
+    "aware_utc",
     "enum_value",
     "new_id",
     "utcnow",

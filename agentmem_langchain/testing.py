@@ -21,8 +21,8 @@ from __future__ import annotations
 import threading
 from datetime import datetime, timedelta
 
-from .models import utcnow
-from .stores.in_memory import InMemoryStore, _aware_utc
+from .models import aware_utc, utcnow
+from .stores.in_memory import InMemoryStore
 
 
 class FakeClock:
@@ -38,7 +38,7 @@ class FakeClock:
 
     def __init__(self, start: datetime | None = None) -> None:
         self._lock = threading.Lock()
-        self._now = _aware_utc(start) if start is not None else utcnow().replace(microsecond=0)
+        self._now = aware_utc(start) if start is not None else utcnow().replace(microsecond=0)
 
     def __call__(self) -> datetime:
         with self._lock:
@@ -54,7 +54,7 @@ class FakeClock:
     def set(self, moment: datetime) -> None:
         """Jump to ``moment`` (backwards too)."""
         with self._lock:
-            self._now = _aware_utc(moment)
+            self._now = aware_utc(moment)
 
     def __repr__(self) -> str:
         return f"FakeClock({self().isoformat()})"

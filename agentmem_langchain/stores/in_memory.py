@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -23,6 +23,7 @@ from ..models import (
     MemoryPattern,
     Page,
     StateCheckpoint,
+    aware_utc,
     utcnow,
 )
 from ._common import (
@@ -38,12 +39,6 @@ from .rules import check_limit, check_pattern_write, check_state_version, stamp_
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 SortKey = tuple[Any, ...]
-
-
-def _aware_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 @dataclass
@@ -468,7 +463,7 @@ class InMemoryStore:
     ) -> list[AgentRegistration]:
         """Registered agents by agent id, seen at or after ``seen_since`` and having
         ``capability``, when given."""
-        since = _aware_utc(seen_since) if seen_since is not None else None
+        since = aware_utc(seen_since) if seen_since is not None else None
         with self._lock:
             chosen = [
                 r
