@@ -524,6 +524,7 @@ class Recorder(StoreSide):
 
 
 _EXIT_SLICE = 0.25  # at exit, a store that writes nothing for this long is taken as hung
+_EXIT_JOIN = 1.0  # at exit, how long the capture thread may take to finish its step
 
 
 #: What an item is counted as in the byte budget besides its captured values' size.
@@ -661,6 +662,7 @@ def _flush_at_exit() -> None:
             recorder.shutdown()
         except Exception as exc:  # pragma: no cover - never let exit fail
             report_problem("exit", f"flush at exit failed: {exc!r}", exc)
+    thread.stop(_EXIT_JOIN)
 
 
 def _after_fork_in_child() -> None:

@@ -59,6 +59,7 @@ _wake_event = threading.Event()
 _woken = False  # the thread is awake or being woken (a plain bool: cheap for a hook to read)
 _start_lock = threading.Lock()
 _thread: threading.Thread | None = None
+_stopped = False  # set at exit: the thread ends after its current step and is not restarted
 
 
 def register(stage: Stage) -> None:
@@ -78,7 +79,7 @@ def wake() -> None:
     """Make sure the capture thread runs a round soon; never raises, never blocks."""
     global _woken
     try:
-        if _thread is None:
+        if _thread is None and not _stopped:
             _start()
         _woken = True
         _wake_event.set()
@@ -114,7 +115,7 @@ def _live_stages() -> list[Stage]:
 def _run() -> None:
     global _woken
     with suppress_capture():  # the library's own work is never captured
-        while True:
+        while not _stopped:
             try:
                 _wake_event.wait(_due())
                 _wake_event.clear()
@@ -133,7 +134,7 @@ def _run() -> None:
 def _poll() -> None:
     """Step the stages until :data:`IDLE` seconds pass with nothing to do."""
     quiet_since = time.monotonic()
-    while True:
+    while not _stopped:
         did, urgent = _round()
         now = time.monotonic()
         if did:
@@ -163,7 +164,7 @@ def step_others() -> bool:
     """On the capture thread, while a stage waits for its store: a step for every stage not
     being stepped already, so one slow store does not hold up the others. True if any did
     work. Elsewhere it does nothing."""
-    if not is_capture_thread():
+    if _stopped or not is_capture_thread():
         return False
     did = False
     for stage in _live_stages():
@@ -188,6 +189,21 @@ def _due() -> float | None:
     """Seconds until a stage needs a step with nothing posted (None: no such stage)."""
     waits = [wait for stage in _live_stages() if (wait := stage.due()) is not None]
     return max(0.0, min(waits)) if waits else None
+
+
+def stop(timeout: float) -> bool:
+    """End the capture thread (at exit, once the recorders have written or journaled what
+    they hold): it finishes the step it is in and is not started again. True if it ended
+    within ``timeout`` seconds. A daemon thread still running Python when the interpreter
+    finalizes can abort the process, so exit does not leave it running."""
+    global _stopped
+    _stopped = True
+    running = _thread
+    if running is None or running is threading.current_thread():
+        return True
+    _wake_event.set()
+    running.join(timeout)
+    return not running.is_alive()
 
 
 def _after_fork_in_child() -> None:
@@ -215,6 +231,7 @@ __all__ = [
     "is_capture_thread",
     "register",
     "step_others",
+    "stop",
     "unregister",
     "wake",
 ]

@@ -73,3 +73,33 @@ def test_records_a_hanging_store_never_took_are_in_the_journal_and_replay_later(
     restarted = Recorder(store, RecorderSettings(journal_path=journal))
     assert restarted.flush(timeout=10)
     assert {i for i in ids if store.get_decision("agent-1", i) is not None} == set(ids)
+
+
+AFTER_EXIT = textwrap.dedent(
+    """
+    import atexit, threading
+
+    def report():  # registered first, so it runs after the library's exit flush
+        alive = [t.name for t in threading.enumerate() if t.name == "agentmem-capture"]
+        print("capture thread alive at finalization:", alive, flush=True)
+
+    atexit.register(report)
+
+    from agentmem_langchain.capture import CapturedDecision, Recorder, RecorderSettings
+    from agentmem_langchain.testing import InMemoryStore
+
+    recorder = Recorder(InMemoryStore(), RecorderSettings(batch_size=10))
+    for _ in range(500):
+        recorder.submit(CapturedDecision(agent_id="agent-1", decision_type="tool_call"))
+    """
+)
+
+
+def test_the_capture_thread_has_ended_before_the_interpreter_finalizes():
+    # A daemon thread still inside a native extension when the interpreter finalizes can
+    # abort the whole process ("FATAL: exception not rethrown"); exit ends it first.
+    done = subprocess.run(
+        [sys.executable, "-c", AFTER_EXIT], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "capture thread alive at finalization: []" in done.stdout
