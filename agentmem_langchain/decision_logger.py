@@ -284,12 +284,20 @@ def _copy(kind: type[Any], value: Any, field: str) -> Any:
         ) from None
 
 
+def _among(value: object, options: list[Any]) -> bool:
+    """``value in options``, False when comparing raises (a signalling NaN, say)."""
+    try:
+        return value in options
+    except Exception:
+        return False
+
+
 def _check_selected(
     selected: Sequence[str], options: Sequence[str], field: str, options_field: str
 ) -> tuple[list[str], list[str]]:
     """``selected`` and ``options`` as lists, once every selected item is an option."""
     chosen, offered = _copy(list, selected, field), _copy(list, options, options_field)
-    unknown = [s for s in chosen if s not in offered]
+    unknown = [s for s in chosen if not _among(s, offered)]
     if unknown:
         raise ValidationError(
             f"{field}: {_repr(unknown)} not among the options {_repr(offered)}",

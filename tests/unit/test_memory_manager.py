@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -150,6 +151,12 @@ def test_non_json_context_value_is_rejected_with_its_path(logger, memory):
 def test_selected_source_must_be_among_sources(logger):
     with pytest.raises(ValidationError, match="selected"):
         logger.log_source_selection(sources=["a"], scores={"a": 1.0}, selected=["z"])
+
+
+def test_a_selected_value_that_cannot_be_compared_is_a_validation_error(logger):
+    # Comparing a signalling NaN raises decimal.InvalidOperation; the caller gets one error.
+    with pytest.raises(ValidationError, match="not among the options"):
+        logger.log_source_selection(sources=[0], scores=None, selected=[Decimal("sNaN")])
 
 
 def test_record_of_another_agent_is_refused(memory):
