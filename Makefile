@@ -14,8 +14,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.base-installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e .
+$(VENV)/.demo-installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[agents]'
 	touch $@
 
 $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
@@ -35,7 +35,7 @@ node_modules/.installed: package.json package-lock.json
 
 node: node_modules/.installed
 
-demo: $(VENV)/.base-installed
+demo: $(VENV)/.demo-installed
 	$(BIN)/python examples/quickstart.py
 	$(BIN)/python -m examples.market_hunter
 

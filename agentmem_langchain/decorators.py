@@ -17,9 +17,11 @@ Works on sync and async functions, generators and async generators, instance met
 classmethods and staticmethods. The agent is ``agent_id=``, else ``self.agent_id``, else
 the memory's agent, else the enclosing decision's, else ``config.agent_id()``
 (``$AGENTMEM_AGENT_ID`` or ``"default"``). The memory is ``memory=``, else ``self.memory`` /
-``self.memory_manager``, else :func:`set_default_memory`'s, else the store of
-``open_store()``. Nested decorated calls become parent and child, also across asyncio tasks
-and in threads started through
+``self.memory_manager``, else the memory of the recorded run the call is made in (a
+LangChain handler's or ``AgentMemoryMiddleware``'s, so that the parent link points into the
+same store), else :func:`set_default_memory`'s, else the store of ``open_store()``.
+Nested decorated calls become parent and child, also across asyncio tasks and in threads
+started through
 :class:`~agentmem_langchain.capture.ContextThreadPoolExecutor`. The user's exceptions pass
 through unchanged; the library's own problems are logged and counted, never raised.
 
@@ -30,8 +32,10 @@ per value) on the caller's thread; a later change to those objects changes no re
 
 from __future__ import annotations
 
+import contextvars
 import inspect
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any, TypeVar, cast, overload
 
@@ -56,11 +60,51 @@ F = TypeVar("F", bound=Callable[..., Any])
 Confidence = float | Callable[[Any], float] | None
 
 _default_memory: list[MemoryManager] = []
+_enclosing_memory: contextvars.ContextVar[MemoryManager | None] = contextvars.ContextVar(
+    "agentmem_enclosing_memory", default=None
+)
+_memory_resolvers: list[Callable[[], MemoryManager | None]] = []
 
 
 def set_default_memory(memory: MemoryManager | None) -> None:
-    """The memory decorated functions use when neither ``memory=`` nor ``self.memory`` says."""
+    """The memory decorated functions use when neither ``memory=``, ``self.memory`` nor an
+    enclosing recorded run (a handler's or the middleware's) says; None forgets it."""
     _default_memory[:] = [memory] if memory is not None else []
+
+
+@contextmanager
+def recording_into(memory: MemoryManager | None) -> Iterator[None]:
+    """Inside the block, decorated functions given no memory record into ``memory`` (the
+    memory of the run that encloses them, so that their parent link points into the same
+    store)."""
+    token = _enclosing_memory.set(memory)
+    try:
+        yield
+    finally:
+        _enclosing_memory.reset(token)
+
+
+def register_memory_resolver(resolver: Callable[[], MemoryManager | None]) -> None:
+    """Ask ``resolver`` for the enclosing run's memory when no :func:`recording_into` block
+    says (the LangChain handlers register one); idempotent."""
+    if resolver not in _memory_resolvers:
+        _memory_resolvers.append(resolver)
+
+
+def enclosing_memory() -> MemoryManager | None:
+    """The memory of the recorded run this code runs in, or None."""
+    memory = _enclosing_memory.get()
+    if memory is not None:
+        return memory
+    for resolver in _memory_resolvers:
+        try:
+            memory = resolver()
+        except Exception as exc:
+            report_problem("resolver", "a memory resolver raised", exc)
+            continue
+        if memory is not None:
+            return memory
+    return None
 
 
 def default_memory() -> MemoryManager | None:
@@ -143,7 +187,7 @@ class _Options:
                     continue
                 if isinstance(found, MemoryManager):
                     return found
-        return _default_memory[0] if _default_memory else None
+        return enclosing_memory() or (_default_memory[0] if _default_memory else None)
 
     def recorder_for(self, memory: MemoryManager | None) -> Recorder:
         if memory is None:
