@@ -9,14 +9,19 @@
 ...     confidence=0.92,
 ... )
 >>> logger.log_outcome(decision_id, DecisionType.SOURCE_SELECTION, success=True)
+
+Every method has an async twin, ``a`` in front (``await logger.alog_outcome(...)``): bad input
+raises at once, before anything is scheduled, and the store I/O runs in a worker thread
+(see :class:`~agentmem_langchain.memory.MemoryManager`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from ._aio import off_loop
 from .enums import DecisionType
 from .errors import ValidationError, _repr
 from .memory import MemoryManager
@@ -63,6 +68,70 @@ class DecisionLogger:
         metadata: Mapping[str, Any] | None = None,
     ) -> str:
         """Log a decision of any type (a ``DecisionType`` or any non-empty string)."""
+        return self.memory.log_decision(
+            self._record(
+                decision_type,
+                context=context,
+                scores=scores,
+                selected=selected,
+                alternatives=alternatives,
+                patterns_applied=patterns_applied,
+                confidence=confidence,
+                rationale=rationale,
+                parent_decision_id=parent_decision_id,
+                tags=tags,
+                metadata=metadata,
+            )
+        )
+
+    async def alog_decision(
+        self,
+        decision_type: DecisionType | str,
+        *,
+        context: ContextLike = None,
+        scores: Mapping[str, float] | None = None,
+        selected: Sequence[str] | None = None,
+        alternatives: Sequence[str] | None = None,
+        patterns_applied: Sequence[str] | None = None,
+        confidence: float | None = None,
+        rationale: str | None = None,
+        parent_decision_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Async twin of :meth:`log_decision`: the store I/O runs off the event loop."""
+        return await self.memory.alog_decision(
+            self._record(
+                decision_type,
+                context=context,
+                scores=scores,
+                selected=selected,
+                alternatives=alternatives,
+                patterns_applied=patterns_applied,
+                confidence=confidence,
+                rationale=rationale,
+                parent_decision_id=parent_decision_id,
+                tags=tags,
+                metadata=metadata,
+            )
+        )
+
+    def _record(
+        self,
+        decision_type: DecisionType | str,
+        *,
+        context: ContextLike = None,
+        scores: Mapping[str, float] | None = None,
+        selected: Sequence[str] | None = None,
+        alternatives: Sequence[str] | None = None,
+        patterns_applied: Sequence[str] | None = None,
+        confidence: float | None = None,
+        rationale: str | None = None,
+        parent_decision_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> DecisionRecord:
+        """The record :meth:`log_decision` stores (``ValidationError`` for bad input)."""
         reasoning = DecisionReasoning(
             scores=_copy(dict, scores, "scores"),
             selected=_copy(list, selected, "selected"),
@@ -71,7 +140,7 @@ class DecisionLogger:
             confidence=confidence,
             rationale=rationale,
         )
-        record = DecisionRecord(
+        return DecisionRecord(
             agent_id=self.agent_id,
             decision_type=decision_type,
             timestamp=self.memory.now(),
@@ -81,7 +150,6 @@ class DecisionLogger:
             tags=_copy(list, tags, "tags"),
             metadata=_copy(dict, metadata, "metadata"),
         )
-        return self.memory.log_decision(record)
 
     def log_source_selection(
         self,
@@ -93,8 +161,35 @@ class DecisionLogger:
         **kwargs: Any,
     ) -> str:
         """Which data sources were chosen out of ``sources``, with each source's score."""
+        return self.memory.log_decision(
+            self._source_selection(sources, scores, selected, context, confidence, **kwargs)
+        )
+
+    async def alog_source_selection(
+        self,
+        sources: Sequence[str],
+        scores: Mapping[str, float],
+        selected: Sequence[str],
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Async twin of :meth:`log_source_selection`: the store I/O runs off the event loop."""
+        return await self.memory.alog_decision(
+            self._source_selection(sources, scores, selected, context, confidence, **kwargs)
+        )
+
+    def _source_selection(
+        self,
+        sources: Sequence[str],
+        scores: Mapping[str, float],
+        selected: Sequence[str],
+        context: ContextLike,
+        confidence: float | None,
+        **kwargs: Any,
+    ) -> DecisionRecord:
         selected, sources = _check_selected(selected, sources, "selected", "sources")
-        return self.log_decision(
+        return self._record(
             DecisionType.SOURCE_SELECTION,
             context=context,
             scores=scores,
@@ -114,6 +209,33 @@ class DecisionLogger:
         **kwargs: Any,
     ) -> str:
         """A query run against ``source`` (the query text and parameters go into the context)."""
+        return self.memory.log_decision(
+            self._query_execution(query, source, parameters, context, confidence, **kwargs)
+        )
+
+    async def alog_query_execution(
+        self,
+        query: str,
+        source: str,
+        parameters: Mapping[str, Any] | None = None,
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Async twin of :meth:`log_query_execution`: the store I/O runs off the event loop."""
+        return await self.memory.alog_decision(
+            self._query_execution(query, source, parameters, context, confidence, **kwargs)
+        )
+
+    def _query_execution(
+        self,
+        query: str,
+        source: str,
+        parameters: Mapping[str, Any] | None,
+        context: ContextLike,
+        confidence: float | None,
+        **kwargs: Any,
+    ) -> DecisionRecord:
         ctx = _context(context)
         ctx.inputs = {
             **ctx.inputs,
@@ -121,7 +243,7 @@ class DecisionLogger:
             "source": source,
             "parameters": parameters or {},
         }
-        return self.log_decision(
+        return self._record(
             DecisionType.QUERY_EXECUTION,
             context=ctx,
             selected=[source],
@@ -139,10 +261,37 @@ class DecisionLogger:
         **kwargs: Any,
     ) -> str:
         """A trading (or any) signal emitted, with the indicator values behind it."""
+        return self.memory.log_decision(
+            self._signal_generation(signal, indicators, strength, context, confidence, **kwargs)
+        )
+
+    async def alog_signal_generation(
+        self,
+        signal: str,
+        indicators: Mapping[str, float] | None = None,
+        strength: float | None = None,
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Async twin of :meth:`log_signal_generation`: the store I/O runs off the event loop."""
+        return await self.memory.alog_decision(
+            self._signal_generation(signal, indicators, strength, context, confidence, **kwargs)
+        )
+
+    def _signal_generation(
+        self,
+        signal: str,
+        indicators: Mapping[str, float] | None,
+        strength: float | None,
+        context: ContextLike,
+        confidence: float | None,
+        **kwargs: Any,
+    ) -> DecisionRecord:
         ctx = _context(context)
         if strength is not None:
             ctx.inputs = {**ctx.inputs, "strength": strength}
-        return self.log_decision(
+        return self._record(
             DecisionType.SIGNAL_GENERATION,
             context=ctx,
             scores=indicators,
@@ -161,10 +310,37 @@ class DecisionLogger:
         **kwargs: Any,
     ) -> str:
         """A risk verdict (``risk_level``) with its score and contributing factors."""
+        return self.memory.log_decision(
+            self._risk_assessment(risk_level, risk_score, factors, context, confidence, **kwargs)
+        )
+
+    async def alog_risk_assessment(
+        self,
+        risk_level: str,
+        risk_score: float | None = None,
+        factors: Mapping[str, float] | None = None,
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Async twin of :meth:`log_risk_assessment`: the store I/O runs off the event loop."""
+        return await self.memory.alog_decision(
+            self._risk_assessment(risk_level, risk_score, factors, context, confidence, **kwargs)
+        )
+
+    def _risk_assessment(
+        self,
+        risk_level: str,
+        risk_score: float | None,
+        factors: Mapping[str, float] | None,
+        context: ContextLike,
+        confidence: float | None,
+        **kwargs: Any,
+    ) -> DecisionRecord:
         ctx = _context(context)
         if risk_score is not None:
             ctx.inputs = {**ctx.inputs, "risk_score": risk_score}
-        return self.log_decision(
+        return self._record(
             DecisionType.RISK_ASSESSMENT,
             context=ctx,
             scores=factors,
@@ -183,9 +359,36 @@ class DecisionLogger:
         **kwargs: Any,
     ) -> str:
         """Which strategy (or strategies) was chosen out of ``strategies``."""
+        return self.memory.log_decision(
+            self._strategy_selection(strategies, scores, selected, context, confidence, **kwargs)
+        )
+
+    async def alog_strategy_selection(
+        self,
+        strategies: Sequence[str],
+        scores: Mapping[str, float],
+        selected: str | Sequence[str],
+        context: ContextLike = None,
+        confidence: float | None = None,
+        **kwargs: Any,
+    ) -> str:
+        """Async twin of :meth:`log_strategy_selection`: the store I/O runs off the event loop."""
+        return await self.memory.alog_decision(
+            self._strategy_selection(strategies, scores, selected, context, confidence, **kwargs)
+        )
+
+    def _strategy_selection(
+        self,
+        strategies: Sequence[str],
+        scores: Mapping[str, float],
+        selected: str | Sequence[str],
+        context: ContextLike,
+        confidence: float | None,
+        **kwargs: Any,
+    ) -> DecisionRecord:
         chosen = [selected] if isinstance(selected, str) else selected
         chosen, strategies = _check_selected(chosen, strategies, "selected", "strategies")
-        return self.log_decision(
+        return self._record(
             DecisionType.STRATEGY_SELECTION,
             context=context,
             scores=scores,
@@ -211,7 +414,32 @@ class DecisionLogger:
         attaching an outcome to the wrong decision). ``NotFoundError`` if there is no such
         decision.
         """
-        outcome = DecisionOutcome(
+        outcome = self._outcome(success, quality_score, latency_ms, error, details)
+        return self._attach(decision_id, decision_type, outcome)
+
+    async def alog_outcome(
+        self,
+        decision_id: str,
+        decision_type: DecisionType | str | None = None,
+        success: bool | None = None,
+        quality_score: float | None = None,
+        latency_ms: float | None = None,
+        error: str | None = None,
+        **details: Any,
+    ) -> DecisionRecord:
+        """Async twin of :meth:`log_outcome`: the store I/O runs off the event loop."""
+        outcome = self._outcome(success, quality_score, latency_ms, error, details)
+        return await off_loop(self._attach, decision_id, decision_type, outcome)
+
+    def _outcome(
+        self,
+        success: bool | None,
+        quality_score: float | None,
+        latency_ms: float | None,
+        error: str | None,
+        details: Mapping[str, Any],
+    ) -> DecisionOutcome:
+        return DecisionOutcome(
             success=success,
             quality_score=quality_score,
             latency_ms=latency_ms,
@@ -219,6 +447,11 @@ class DecisionLogger:
             recorded_at=self.memory.now(),
             details=details,
         )
+
+    def _attach(
+        self, decision_id: str, decision_type: DecisionType | str | None, outcome: DecisionOutcome
+    ) -> DecisionRecord:
+        """Store ``outcome`` on the decision, once its type is the one expected (if given)."""
         if decision_type is not None:
             record = self.memory.get_decision(decision_id)
             expected = enum_value(decision_type)
@@ -235,8 +468,20 @@ class DecisionLogger:
         """Every decision in the chain of ``decision_id``, root first."""
         return self.memory.get_decision_chain(decision_id)
 
+    async def aget_decision_chain(self, decision_id: str) -> list[DecisionRecord]:
+        """Async twin of :meth:`get_decision_chain`: the store I/O runs off the event loop."""
+        return await self.memory.aget_decision_chain(decision_id)
+
     def get_decision_stats(self, time_window_hours: float = 24) -> DecisionStats:
         """Statistics over the last ``time_window_hours`` (``stats["success_rate"]`` works too)."""
+        return self.memory.decision_stats(*self._window(time_window_hours))
+
+    async def aget_decision_stats(self, time_window_hours: float = 24) -> DecisionStats:
+        """Async twin of :meth:`get_decision_stats`: the store I/O runs off the event loop."""
+        return await self.memory.adecision_stats(*self._window(time_window_hours))
+
+    def _window(self, time_window_hours: float) -> tuple[datetime, datetime]:
+        """``(start, end)`` of the last ``time_window_hours``, up to now."""
         if not time_window_hours > 0:
             raise ValidationError(
                 f"time_window_hours: must be positive (got {time_window_hours!r})",
@@ -254,7 +499,7 @@ class DecisionLogger:
                 field="time_window_hours",
                 value=time_window_hours,
             ) from None
-        return self.memory.decision_stats(start=start, end=end)
+        return start, end
 
 
 def _context(context: ContextLike) -> DecisionContext:

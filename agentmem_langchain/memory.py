@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
+from ._aio import off_loop
 from .config import DEFAULT_DECISION_TTL
 from .errors import NotFoundError, ValidationError
 from .models import (
@@ -62,6 +63,12 @@ class MemoryManager:
     ``store`` defaults to :func:`agentmem_langchain.stores.open_store` (``AGENTMEM_STORE``).
     Decisions get ``ttl = now + decision_ttl`` unless they carry their own (``None`` keeps
     them forever).
+
+    What an agent calls per step has an async twin, named with an ``a`` in front
+    (``await memory.alog_outcome(decision_id, success=True)``): the same checks, errors and
+    results, with the store I/O in a worker thread so the event loop keeps running. Bad
+    input raises before anything is scheduled; cancelling the awaiting task never
+    interrupts a store call that was scheduled (it completes, its result is dropped).
     """
 
     def __init__(
@@ -112,19 +119,32 @@ class MemoryManager:
         self.store.put_decision(record)
         return record.decision_id
 
+    async def alog_decision(self, record: DecisionRecord) -> str:
+        """Async twin of :meth:`log_decision`: the store I/O runs off the event loop."""
+        return await off_loop(self.log_decision, self.prepare(record))
+
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         """The decision, or None if it does not exist (or has expired)."""
         self._await_pending_writes()
         return self.store.get_decision(self.agent_id, decision_id)
 
+    async def aget_decision(self, decision_id: str) -> DecisionRecord | None:
+        """Async twin of :meth:`get_decision`: the store I/O runs off the event loop."""
+        return await off_loop(self.get_decision, decision_id)
+
     def update_outcome(
         self, decision_id: str, outcome: DecisionOutcome | Mapping[str, Any]
     ) -> DecisionRecord:
         """Attach (or replace) a decision's outcome; ``NotFoundError`` if there is none such."""
-        if not isinstance(outcome, DecisionOutcome):
-            outcome = DecisionOutcome.model_validate(dict(outcome))
+        outcome = _as_outcome(outcome)
         self._await_pending_writes()
         return self.store.set_outcome(self.agent_id, decision_id, outcome)
+
+    async def aupdate_outcome(
+        self, decision_id: str, outcome: DecisionOutcome | Mapping[str, Any]
+    ) -> DecisionRecord:
+        """Async twin of :meth:`update_outcome`: the store I/O runs off the event loop."""
+        return await off_loop(self.update_outcome, decision_id, _as_outcome(outcome))
 
     def log_outcome(
         self,
@@ -136,7 +156,31 @@ class MemoryManager:
         **details: Any,
     ) -> DecisionRecord:
         """Record what happened after a decision (possibly much later, from another process)."""
-        outcome = DecisionOutcome(
+        outcome = self._new_outcome(success, quality_score, latency_ms, error, details)
+        return self.update_outcome(decision_id, outcome)
+
+    async def alog_outcome(
+        self,
+        decision_id: str,
+        success: bool,
+        quality_score: float | None = None,
+        latency_ms: float | None = None,
+        error: str | None = None,
+        **details: Any,
+    ) -> DecisionRecord:
+        """Async twin of :meth:`log_outcome`: the store I/O runs off the event loop."""
+        outcome = self._new_outcome(success, quality_score, latency_ms, error, details)
+        return await off_loop(self.update_outcome, decision_id, outcome)
+
+    def _new_outcome(
+        self,
+        success: bool | None,
+        quality_score: float | None,
+        latency_ms: float | None,
+        error: str | None,
+        details: Mapping[str, Any],
+    ) -> DecisionOutcome:
+        return DecisionOutcome(
             success=success,
             quality_score=quality_score,
             latency_ms=latency_ms,
@@ -144,7 +188,6 @@ class MemoryManager:
             recorded_at=self.now(),
             details=details,
         )
-        return self.update_outcome(decision_id, outcome)
 
     def query_decisions(
         self,
@@ -168,6 +211,21 @@ class MemoryManager:
             cursor=cursor,
         )
 
+    async def aquery_decisions(
+        self,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        decision_type: str | None = None,
+        success: bool | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
+    ) -> Page[DecisionRecord]:
+        """Async twin of :meth:`query_decisions`: the store I/O runs off the event loop."""
+        check_limit(limit)
+        return await off_loop(
+            self.query_decisions, start, end, decision_type, success, limit, cursor
+        )
+
     def iter_decisions(self, **filters: Any) -> Iterator[DecisionRecord]:
         """Every decision matching ``query_decisions`` filters, page after page, newest first."""
         cursor: str | None = None
@@ -183,6 +241,10 @@ class MemoryManager:
         self._await_pending_writes()
         return self.store.get_children(self.agent_id, decision_id)
 
+    async def aget_children(self, decision_id: str) -> list[DecisionRecord]:
+        """Async twin of :meth:`get_children`: the store I/O runs off the event loop."""
+        return await off_loop(self.get_children, decision_id)
+
     def get_decision_chain(self, decision_id: str) -> list[DecisionRecord]:
         """The whole chain ``decision_id`` belongs to (its trace, root first), oldest first.
 
@@ -193,10 +255,18 @@ class MemoryManager:
             raise NotFoundError(f"decision {decision_id!r} of agent {self.agent_id!r} not found")
         return self.store.get_trace(self.agent_id, record.trace_id or record.decision_id)
 
+    async def aget_decision_chain(self, decision_id: str) -> list[DecisionRecord]:
+        """Async twin of :meth:`get_decision_chain`: the store I/O runs off the event loop."""
+        return await off_loop(self.get_decision_chain, decision_id)
+
     def decision_stats(self, start: datetime, end: datetime | None = None) -> DecisionStats:
         """Counts, success rate, confidence and latency for ``start <= timestamp < end``."""
         self._await_pending_writes()
         return self.store.decision_stats(self.agent_id, start=start, end=end or self.now())
+
+    async def adecision_stats(self, start: datetime, end: datetime | None = None) -> DecisionStats:
+        """Async twin of :meth:`decision_stats`: the store I/O runs off the event loop."""
+        return await off_loop(self.decision_stats, start, end)
 
     # -- patterns -------------------------------------------------------------------------
 
@@ -214,10 +284,15 @@ class MemoryManager:
         """The agent's own pattern (latest version), or None."""
         return self.store.get_pattern(self.agent_id, pattern_id)
 
+    async def aget_pattern(self, pattern_id: str) -> MemoryPattern | None:
+        """Async twin of :meth:`get_pattern`: the store I/O runs off the event loop."""
+        return await off_loop(self.get_pattern, pattern_id)
+
     def get_patterns(
         self, min_confidence: float = 0.0, limit: int = 100, *, include_retired: bool = False
     ) -> list[MemoryPattern]:
         """The agent's patterns with ``confidence >= min_confidence``, most confident first."""
+        check_limit(limit)
         page = self.store.list_patterns(
             self.agent_id,
             min_confidence=min_confidence,
@@ -226,9 +301,24 @@ class MemoryManager:
         )
         return page.items
 
+    async def aget_patterns(
+        self, min_confidence: float = 0.0, limit: int = 100, *, include_retired: bool = False
+    ) -> list[MemoryPattern]:
+        """Async twin of :meth:`get_patterns`: the store I/O runs off the event loop."""
+        check_limit(limit)
+        return await off_loop(
+            self.get_patterns, min_confidence, limit, include_retired=include_retired
+        )
+
     def get_shared_patterns(self, limit: int = 100) -> list[MemoryPattern]:
         """Other agents' active patterns shared with this agent, most confident first."""
+        check_limit(limit)
         return self.store.list_shared_patterns(self.agent_id, limit=limit)
+
+    async def aget_shared_patterns(self, limit: int = 100) -> list[MemoryPattern]:
+        """Async twin of :meth:`get_shared_patterns`: the store I/O runs off the event loop."""
+        check_limit(limit)
+        return await off_loop(self.get_shared_patterns, limit)
 
     def get_pattern_history(self, pattern_id: str) -> list[MemoryPattern]:
         """Every stored version of the pattern, oldest first."""
@@ -250,18 +340,40 @@ class MemoryManager:
         ``memory.save_state(metrics={"cycles": 12})`` loads, changes and saves. A concurrent
         save in between raises ``StateConflictError``.
         """
-        if state is None:
+        if state is None:  # bad changes raise before the state is read
+            _changed(
+                AgentState(agent_id=self.agent_id), config=config, metrics=metrics, status=status
+            )
             state = self.load_state() or AgentState(agent_id=self.agent_id)
-        changes = {"config": config, "metrics": metrics, "status": status}
-        changes = {key: value for key, value in changes.items() if value is not None}
-        if changes:
-            state = AgentState.model_validate({**state.model_dump(), **changes})
+        state = _changed(state, config=config, metrics=metrics, status=status)
         self._check_owner(state.agent_id, "state.agent_id")
         return self.store.save_state(state)
+
+    async def asave_state(
+        self,
+        state: AgentState | None = None,
+        *,
+        config: Mapping[str, Any] | None = None,
+        metrics: Mapping[str, Any] | None = None,
+        status: str | None = None,
+    ) -> AgentState:
+        """Async twin of :meth:`save_state`: the store I/O runs off the event loop."""
+        if state is None:  # the worker loads the state; bad changes raise here, before that
+            _changed(
+                AgentState(agent_id=self.agent_id), config=config, metrics=metrics, status=status
+            )
+            return await off_loop(self.save_state, config=config, metrics=metrics, status=status)
+        state = _changed(state, config=config, metrics=metrics, status=status)
+        self._check_owner(state.agent_id, "state.agent_id")
+        return await off_loop(self.save_state, state)
 
     def load_state(self) -> AgentState | None:
         """The agent's current state, or None if it never saved one."""
         return self.store.load_state(self.agent_id)
+
+    async def aload_state(self) -> AgentState | None:
+        """Async twin of :meth:`load_state`: the store I/O runs off the event loop."""
+        return await off_loop(self.load_state)
 
     def checkpoint(self, name: str | None = None) -> StateCheckpoint:
         """Snapshot the current state. ``NotFoundError`` if no state was saved yet."""
@@ -314,9 +426,38 @@ class MemoryManager:
             ttl=ttl,
         )
 
+    async def apublish_signal(
+        self,
+        signal_type: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        targets: list[str] | None = None,
+        capability: str | None = None,
+        broadcast: bool = False,
+        priority: int = 0,
+        ttl: timedelta | None = timedelta(hours=24),
+    ) -> AgentSignal:
+        """Async twin of :meth:`publish_signal`: the store I/O runs off the event loop."""
+        return await off_loop(
+            self.publish_signal,
+            signal_type,
+            payload,
+            targets=targets,
+            capability=capability,
+            broadcast=broadcast,
+            priority=priority,
+            ttl=ttl,
+        )
+
     def get_pending_signals(self, limit: int = 10) -> list[AgentSignal]:
         """Signals waiting for this agent, highest priority first, then oldest (not claimed)."""
+        check_limit(limit)
         return self.coordinator.pending_signals(self.agent_id, limit=limit)
+
+    async def aget_pending_signals(self, limit: int = 10) -> list[AgentSignal]:
+        """Async twin of :meth:`get_pending_signals`: the store I/O runs off the event loop."""
+        check_limit(limit)
+        return await off_loop(self.get_pending_signals, limit)
 
     def claim_signals(
         self, limit: int = 10, lease: timedelta = timedelta(seconds=30)
@@ -324,13 +465,27 @@ class MemoryManager:
         """Take up to ``limit`` pending signals for ``lease``; other consumers will not get them."""
         return self.coordinator.consume_signals(self.agent_id, limit=limit, lease=lease)
 
+    async def aclaim_signals(
+        self, limit: int = 10, lease: timedelta = timedelta(seconds=30)
+    ) -> list[AgentSignal]:
+        """Async twin of :meth:`claim_signals`: the store I/O runs off the event loop."""
+        return await off_loop(self.claim_signals, limit, lease)
+
     def mark_signal_processed(self, signal_id: str) -> bool:
         """Mark a signal processed for this agent; False if it already was."""
         return self.coordinator.ack(self.agent_id, signal_id)
 
+    async def amark_signal_processed(self, signal_id: str) -> bool:
+        """Async twin of :meth:`mark_signal_processed`: the store I/O runs off the event loop."""
+        return await off_loop(self.mark_signal_processed, signal_id)
+
     def release_signal(self, signal_id: str) -> None:
         """Give a claimed signal back at once (it is pending again for this agent)."""
         self.coordinator.nack(self.agent_id, signal_id)
+
+    async def arelease_signal(self, signal_id: str) -> None:
+        """Async twin of :meth:`release_signal`: the store I/O runs off the event loop."""
+        await off_loop(self.release_signal, signal_id)
 
     def share_pattern(self, pattern_id: str, with_agents: list[str]) -> MemoryPattern:
         """Let ``with_agents`` read this agent's pattern (stored as a new version)."""
@@ -352,6 +507,10 @@ class MemoryManager:
         from .capture.batch import flush_all
 
         return flush_all(timeout, agent_id=self.agent_id, store=self.store)
+
+    async def aflush(self, timeout: float | None = None) -> bool:
+        """Async twin of :meth:`flush`: the waiting happens off the event loop."""
+        return await off_loop(self.flush, timeout)
 
     @property
     def recorder(self) -> Recorder:
@@ -397,6 +556,27 @@ class MemoryManager:
                 field=field,
                 value=agent_id,
             )
+
+
+def _as_outcome(outcome: DecisionOutcome | Mapping[str, Any]) -> DecisionOutcome:
+    if isinstance(outcome, DecisionOutcome):
+        return outcome
+    return DecisionOutcome.model_validate(dict(outcome))
+
+
+def _changed(
+    state: AgentState,
+    *,
+    config: Mapping[str, Any] | None,
+    metrics: Mapping[str, Any] | None,
+    status: str | None,
+) -> AgentState:
+    """``state`` with the given parts replaced (validated), or ``state`` if none is given."""
+    changes = {"config": config, "metrics": metrics, "status": status}
+    changes = {key: value for key, value in changes.items() if value is not None}
+    if not changes:
+        return state
+    return AgentState.model_validate({**state.model_dump(), **changes})
 
 
 __all__ = ["PATTERN_HISTORY_LIMIT", "MemoryManager", "validate_agent_id"]
