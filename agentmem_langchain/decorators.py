@@ -67,8 +67,18 @@ _memory_resolvers: list[Callable[[], MemoryManager | None]] = []
 
 
 def set_default_memory(memory: MemoryManager | None) -> None:
-    """The memory decorated functions use when neither ``memory=``, ``self.memory`` nor an
-    enclosing recorded run (a handler's or the middleware's) says; None forgets it."""
+    """Set the memory decorated functions record into when nothing nearer names one; None
+    forgets it. Handlers made without a memory (``instrument()``, ``AGENTMEM_TRACING``) use
+    it too.
+
+    >>> set_default_memory(MemoryManager("research-agent"))      # doctest: +SKIP
+
+    A decorated call records into, first found: its ``memory=``; ``self.memory`` (or
+    ``self.memory_manager``) of the instance a method is called on; the memory of the
+    recorded run it is called in (a LangChain handler's, ``AgentMemoryMiddleware``'s); this
+    one; the store of ``open_store()`` (``AGENTMEM_STORE``, by default SQLite at
+    ``.agentmem/memory.db``).
+    """
     _default_memory[:] = [memory] if memory is not None else []
 
 

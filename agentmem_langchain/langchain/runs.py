@@ -27,9 +27,10 @@ from langchain_core.runnables.config import var_child_runnable_config
 
 from ..capture.batch import recorder_for
 from ..capture.decision import report_problem
-from ..capture.events import drain, pending
+from ..capture.events import drain
 from ..capture.hook import current_decision, register_parent_resolver
 from ..capture.values import CaptureSettings, Redactor, snapshotter
+from ..decorators import register_memory_resolver
 from ..memory import MemoryManager, validate_agent_id
 from ..models import utcnow
 
@@ -82,6 +83,9 @@ class Run:
     model: str | None = None
     hints: list[Hint] | None = None
     patterns: list[str] | None = None
+    interrupted: bool = False  # a LangGraph interrupt stopped this run or one under it
+    thread_id: str | None = None  # a root's LangGraph thread
+    paused: Link | None = None  # a root's: its topmost recorded decision an interrupt stopped
 
     @property
     def root(self) -> Run:
@@ -401,8 +405,9 @@ class HandlerBase(BaseCallbackHandler):
     ) -> None:
         self._runs = RunTable(max_runs=max_runs)
         # The hooks' own view of the runs they saw start and not end (run key -> whether the
-        # run may be recorded): what the hooks need not copy, decided on the caller's thread.
-        self._live: dict[int, bool] = {}
+        # run may be recorded, truthy if so; 2 for a LangGraph node's run): what the hooks
+        # need not copy and what they skip, decided on the caller's thread.
+        self._live: dict[int, int] = {}
         self.enabled = True  # also sets the ignore_* switches LangChain reads per event
         self._errors = 0
         self._dropped = 0
@@ -439,6 +444,22 @@ class HandlerBase(BaseCallbackHandler):
         self._stamp: Callable[[], datetime] | None = (
             None if memory.clock is utcnow else memory.clock
         )
+        self._agent_memory: MemoryManager | None = None
+
+    @property
+    def decorated_memory(self) -> MemoryManager:
+        """The memory of decorated functions called inside this handler's recorded runs:
+        the handler's memory, for the handler's agent (``agent_id=``, if it differs)."""
+        memory = self.memory
+        if memory.agent_id == self.agent_id:
+            return memory
+        own = self._agent_memory
+        if own is None or own.store is not memory.store or own.agent_id != self.agent_id:
+            own = MemoryManager(
+                self.agent_id, memory.store, decision_ttl=memory.decision_ttl, clock=memory.clock
+            )
+            self._agent_memory = own
+        return own
 
     # LangChain skips a handler's hook for an event whose ``ignore_*`` is True. Plain
     # attributes (set with ``enabled``), not properties: LangChain reads one per event.
@@ -499,23 +520,63 @@ _resolver_lock = threading.Lock()
 _resolver_installed = False
 
 
-def parent_from_langchain() -> Link | None:
-    """The recorded run a decorated function is called in, from LangChain's child config."""
+class _LastLookup(threading.local):
+    """The enclosing run this thread looked up last: a decorated call asks for its memory,
+    then for its parent, and both come from one lookup."""
+
+    parent_key: int | None = None
+    found: tuple[HandlerBase, Link, str | None] | None = None
+
+
+_last = _LastLookup()
+
+
+def _enclosing_run() -> tuple[HandlerBase, Link, str | None] | None:
+    """The handler recording the run this code runs in (from LangChain's child config), the
+    link of that run's nearest recorded decision and the run's ``within``; None outside any
+    recorded run.
+
+    The answer for a run never changes (a run's link is set when it starts), so the last
+    one is kept per thread."""
     config = var_child_runnable_config.get()
     manager = config.get("callbacks") if config else None
     if not isinstance(manager, BaseCallbackManager) or manager.parent_run_id is None:
         return None
+    key = manager.parent_run_id.int
+    last = _last
+    if last.parent_key == key:
+        return last.found
+    found = None
     for handler in manager.handlers:
         if not isinstance(handler, HandlerBase):
             continue
-        if pending():
-            drain()  # the run's start may still be waiting for the capture thread
-        run = handler._runs.get(run_key(manager.parent_run_id))
+        run = handler._runs.get(key)
+        if run is None:
+            drain()  # the run's start may still be waiting for (or be in) the capture thread
+            run = handler._runs.get(key)
         if run is not None and run.link[0] is not None:
-            outer = current_decision()
-            # A decorated decision entered inside this run is nearer: let it win.
-            return run.link if outer is None or outer.decision_id == run.within else None
-    return None
+            found = (handler, run.link, run.within)
+            break
+    last.parent_key, last.found = key, found
+    return found
+
+
+def parent_from_langchain() -> Link | None:
+    """The recorded run a decorated function is called in, from LangChain's child config."""
+    found = _enclosing_run()
+    if found is None:
+        return None
+    outer = current_decision()
+    # A decorated decision entered inside this run is nearer: let it win.
+    return found[1] if outer is None or outer.decision_id == found[2] else None
+
+
+def memory_from_langchain() -> MemoryManager | None:
+    """The memory of the handler recording the run a decorated function is called in (its
+    :attr:`~HandlerBase.decorated_memory`), so that the function's record and its parent
+    link land in one store; None outside any recorded run."""
+    found = _enclosing_run()
+    return found[0].decorated_memory if found is not None else None
 
 
 def _install_parent_resolver() -> None:
@@ -523,4 +584,5 @@ def _install_parent_resolver() -> None:
     with _resolver_lock:
         if not _resolver_installed:
             register_parent_resolver(parent_from_langchain)
+            register_memory_resolver(memory_from_langchain)
             _resolver_installed = True

@@ -21,12 +21,13 @@ MAX_REMEMBERED = 10_000
 Link = tuple[str, str | None]  # (decision_id, trace_id)
 
 _lock = threading.Lock()
-_interrupted: OrderedDict[tuple[str, str], Link] = OrderedDict()
+_interrupted: OrderedDict[tuple[str, str, str], Link] = OrderedDict()
 
 
 def is_interrupt(error: BaseException | None) -> bool:
     """True for LangGraph's interrupt signals (``GraphInterrupt`` and other ``GraphBubbleUp``
-    exceptions, except ``ParentCommand``, which hands a ``Command`` to the parent graph)."""
+    exceptions, such as ``GraphDrained``; not ``ParentCommand``, which hands a ``Command``
+    to the parent graph)."""
     if error is None:
         return False
     names = {klass.__name__ for klass in type(error).__mro__}
@@ -41,24 +42,30 @@ def is_parent_command(error: BaseException | None) -> bool:
     )
 
 
-def mark_interrupted(agent_id: str, thread_id: str | None, link: Link) -> None:
-    """Remember that ``agent_id``'s run on ``thread_id`` (decision ``link``) was interrupted."""
+def mark_interrupted(
+    agent_id: str, thread_id: str | None, link: Link, *, recorder: str = ""
+) -> None:
+    """Remember that ``agent_id``'s run on ``thread_id`` (decision ``link``) was interrupted.
+
+    ``recorder`` names what recorded it (the callback handlers say ``"callbacks"``): a
+    handler and ``AgentMemoryMiddleware`` on one agent each find their own run again."""
     if not thread_id:
         return
+    key = (agent_id, thread_id, recorder)
     with _lock:
-        _interrupted[(agent_id, thread_id)] = link
-        _interrupted.move_to_end((agent_id, thread_id))
+        _interrupted[key] = link
+        _interrupted.move_to_end(key)
         while len(_interrupted) > MAX_REMEMBERED:
             _interrupted.popitem(last=False)
 
 
-def resumed_from(agent_id: str, thread_id: str | None) -> Link | None:
+def resumed_from(agent_id: str, thread_id: str | None, *, recorder: str = "") -> Link | None:
     """The interrupted run a new run of ``agent_id`` on ``thread_id`` resumes (forgotten once
-    asked for), or None."""
+    asked for), as ``recorder`` marked it; or None."""
     if not thread_id:
         return None
     with _lock:
-        return _interrupted.pop((agent_id, thread_id), None)
+        return _interrupted.pop((agent_id, thread_id, recorder), None)
 
 
 __all__ = [

@@ -68,10 +68,18 @@ def instrument(
         return handler
 
 
-def uninstrument() -> None:
+def uninstrument(timeout: float = 5.0) -> bool:
     """Undo :func:`instrument`: its hook leaves langchain-core's configure hooks, which are
-    then as they were, and its handler stops (runs already started end unrecorded). Harmless
-    when nothing is instrumented."""
+    then as they were, what its handler captured is written, and the handler stops (runs
+    still going end unrecorded). Harmless when nothing is instrumented.
+
+    >>> uninstrument()                                           # doctest: +SKIP
+    True
+
+    Writing waits at most ``timeout`` seconds (a store that is down keeps the rest in the
+    recorder, which journals it at exit); returns True when everything the handler captured
+    is stored.
+    """
     global _instrumented, _instrumented_hook
     with _instrument_lock:
         handler, entry = _instrumented, _instrumented_hook
@@ -80,8 +88,13 @@ def uninstrument() -> None:
             if hook is entry:
                 del _configure_hooks[index]
                 break
-        if handler is not None:
-            handler.enabled = False
+    if handler is None:
+        return True
+    try:
+        # Runs that ended are applied and written before the handler stops applying events.
+        return handler._recorder.flush_agent(handler.agent_id, timeout, journal=False)
+    finally:
+        handler.enabled = False
 
 
 def _before_tracing_hook(var: ContextVar[HandlerBase | None]) -> object:

@@ -12,7 +12,8 @@ from langchain_core.runnables import RunnableLambda
 from langchain_core.tools import tool
 
 from agentmem_langchain.capture import CapturedDecision, current_parent, recorder_for, use_decision
-from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler, _uuid_text
+from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.langchain.run_details import uuid_text
 from agentmem_langchain.memory import MemoryManager
 from agentmem_langchain.models import DecisionRecord
 from agentmem_langchain.testing import InMemoryStore
@@ -251,6 +252,38 @@ def test_decorated_function_inside_a_tool_is_its_child(memory):
     assert by_type["risk_assessment"].trace_id == by_type["tool_call"].trace_id
 
 
+def test_a_decorated_call_without_memory_looks_its_run_up_once(memory, monkeypatch):
+    import threading
+
+    from agentmem_langchain.capture import events
+    from agentmem_langchain.decorators import decision
+
+    @decision("risk_assessment")
+    def assess(size: int) -> bool:
+        return size < 10
+
+    @tool
+    def guarded_order(size: int) -> bool:
+        """Place an order if the risk check passes."""
+        events.drain()  # the tool's start is applied: a lookup reads the table once
+        return assess(size)
+
+    handler = AgentMemoryCallbackHandler(memory)
+    caller, lookups = threading.current_thread(), []
+    table_get = handler._runs.get
+
+    def counted_get(key, default=None):
+        if threading.current_thread() is caller and key is not None:  # not the tool's start
+            lookups.append(key)
+        return table_get(key, default)
+
+    monkeypatch.setattr(handler._runs, "get", counted_get)
+    assert guarded_order.invoke({"size": 3}, config={"callbacks": [handler]}) is True
+    by_type = {r.decision_type: r for r in stored(memory)}
+    assert by_type["risk_assessment"].parent_decision_id == by_type["tool_call"].decision_id
+    assert len(lookups) == 1  # its memory and its parent, from one lookup
+
+
 def test_runs_are_stamped_by_the_memorys_clock():
     from datetime import datetime, timezone
 
@@ -266,4 +299,4 @@ def test_runs_are_stamped_by_the_memorys_clock():
 
 @pytest.mark.parametrize("key", [0, 1, 2**64, 2**128 - 1, uuid.uuid4().int])
 def test_a_run_id_is_written_as_its_uuid_text(key):
-    assert _uuid_text(key) == str(uuid.UUID(int=key))
+    assert uuid_text(key) == str(uuid.UUID(int=key))
