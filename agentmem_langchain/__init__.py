@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from .coordination import MultiAgentCoordinator
     from .decorators import ContextThreadPoolExecutor, current_decision, decision
     from .langchain.callbacks import AgentMemoryCallbackHandler, AsyncAgentMemoryCallbackHandler
+    from .langchain.middleware import AgentMemoryMiddleware
     from .langchain.retriever import PatternRetriever
     from .langchain.tracing import instrument, uninstrument
     from .learning import ConsolidationScheduler, PatternLearner, consolidate
@@ -65,6 +66,7 @@ _LAZY = {
     "CloudWatchExporter": "analytics.cloudwatch",
     "AgentMemoryCallbackHandler": "langchain.callbacks",
     "AsyncAgentMemoryCallbackHandler": "langchain.callbacks",
+    "AgentMemoryMiddleware": "langchain.middleware",
     "instrument": "langchain.tracing",
     "uninstrument": "langchain.tracing",
     "ContextThreadPoolExecutor": "decorators",
@@ -101,6 +103,7 @@ def flush(timeout: float | None = None) -> bool:
 __all__ = [
     "AgentMemError",
     "AgentMemoryCallbackHandler",
+    "AgentMemoryMiddleware",
     "AgentRegistration",
     "AgentSignal",
     "AgentState",

@@ -5,18 +5,39 @@
   configure hooks; :mod:`.defaults` — the memory of a handler made without one;
 - :mod:`.runs` — the run table the handlers share: LangChain payload readers, parent
   resolution, handler settings and counters;
-- :mod:`.retriever` — ``PatternRetriever``, a LangChain retriever over learned patterns.
+- :mod:`.retriever` — ``PatternRetriever``, a LangChain retriever over learned patterns;
+- :mod:`.middleware` — ``AgentMemoryMiddleware`` for LangChain 1.x ``create_agent`` (records
+  runs and tool calls, puts fitting patterns into the prompt; :mod:`.prompt` chooses and
+  renders them). It needs the ``langchain`` package, loaded only when the name is used;
+- :mod:`.threads` — LangGraph interrupts and the runs that resume them.
 """
 
 from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from .callbacks import AgentMemoryCallbackHandler, AsyncAgentMemoryCallbackHandler
 from .defaults import default_memory
 from .retriever import PatternRetriever
 from .tracing import instrument, uninstrument
 
+if TYPE_CHECKING:
+    from .middleware import AgentMemoryMiddleware
+
+
+def __getattr__(name: str) -> Any:
+    # The middleware imports the ``langchain`` package (the ``agents`` extra): on first use.
+    if name == "AgentMemoryMiddleware":
+        value = import_module(".middleware", __name__).AgentMemoryMiddleware
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "AgentMemoryCallbackHandler",
+    "AgentMemoryMiddleware",
     "AsyncAgentMemoryCallbackHandler",
     "PatternRetriever",
     "default_memory",

@@ -17,7 +17,9 @@ decisions of the run that retrieved them.
 
 Patterns are read from the store at most every ``cache_seconds`` (30 s by default; 0 reads
 on every query; ``refresh()`` forces it), so a query over 10,000 patterns costs
-milliseconds, not a store scan.
+milliseconds, not a store scan; and again as soon as this process has written a pattern
+(a consolidation, ``MemoryManager.store_pattern``), so what was just learned is served by
+the very next query.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import heapq
 import math
-import re
 import threading
 import time
 from collections import Counter
@@ -42,20 +43,14 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field, PrivateAttr, model_validator
 
-from ..learning.consolidation import LEASE_TYPE
-from ..learning.learner import CANDIDATE, public_recommendation
+from ..learning.learner import public_recommendation
 from ..memory import MemoryManager
 from ..models import MemoryPattern
 from ..stores.base import MemoryStore
+from ..stores.rules import pattern_generation
+from .prompt import NEVER_SERVED, tokenize
 
-_TOKEN = re.compile(r"[^\W_]+")
 _PAGE = 1000
-_NEVER_SERVED = frozenset({CANDIDATE, LEASE_TYPE})
-
-
-def tokenize(text: str) -> list[str]:
-    """Lower-cased runs of letters and digits: ``"coinglass + CryptoQuant"`` → 2 tokens."""
-    return _TOKEN.findall(text.lower())
 
 
 class BM25Index:
@@ -131,6 +126,7 @@ class _Index:
     patterns: list[MemoryPattern]  # most confident first
     bm25: BM25Index
     vectors: list[list[float]] | None
+    generation: int = 0  # pattern_generation() when the patterns were read
 
 
 class PatternRetriever(BaseRetriever):
@@ -169,9 +165,10 @@ class PatternRetriever(BaseRetriever):
 
     def refresh(self) -> None:
         """Read the patterns from the store again now."""
-        index = self._build()
+        generation, started = pattern_generation(), time.monotonic()
+        index = self._build(generation)
         with self._lock:
-            self._index, self._loaded_at = index, time.monotonic()
+            self._index, self._loaded_at = index, started
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
@@ -199,7 +196,11 @@ class PatternRetriever(BaseRetriever):
     def _current_index(self) -> _Index:
         with self._lock:
             index, loaded_at = self._index, self._loaded_at
-        if index is None or time.monotonic() - loaded_at >= self.cache_seconds:
+        if (
+            index is None
+            or index.generation != pattern_generation()
+            or time.monotonic() - loaded_at >= self.cache_seconds
+        ):
             self.refresh()
             with self._lock:
                 assert self._index is not None
@@ -232,18 +233,18 @@ class PatternRetriever(BaseRetriever):
         chosen = [
             p
             for p in found.values()
-            if p.pattern_type not in _NEVER_SERVED
+            if p.pattern_type not in NEVER_SERVED
             and str(p.status) == "active"
             and (wanted is None or p.pattern_type in wanted)
         ]
         chosen.sort(key=lambda p: (p.confidence, p.pattern_id), reverse=True)
         return chosen[: self.max_patterns]
 
-    def _build(self) -> _Index:
+    def _build(self, generation: int) -> _Index:
         patterns = self._load()
         texts = [f"{pattern_text(p)}\n{p.decision_type or ''}" for p in patterns]
         vectors = self._embed(patterns, texts) if self.embeddings is not None else None
-        return _Index(patterns=patterns, bm25=BM25Index(texts), vectors=vectors)
+        return _Index(patterns, BM25Index(texts), vectors, generation)
 
     def _embed(self, patterns: list[MemoryPattern], texts: list[str]) -> list[list[float]]:
         assert self.embeddings is not None

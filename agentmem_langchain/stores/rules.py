@@ -3,6 +3,7 @@ patterns and state, what a saved state looks like, and how a pattern is updated.
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 
 from ..errors import StateConflictError, ValidationError
@@ -11,6 +12,26 @@ from .base import MemoryStore
 
 #: How many earlier versions of a pattern its ``history`` keeps.
 PATTERN_HISTORY_LIMIT = 20
+
+# Pattern writes seen in this process: caches of patterns compare it to know they are stale.
+_pattern_writes = itertools.count(1)
+_pattern_generation = 0
+
+
+def note_pattern_write() -> None:
+    """Count a pattern write of this process (see :func:`pattern_generation`)."""
+    global _pattern_generation
+    _pattern_generation = next(_pattern_writes)  # next() on a count is atomic
+
+
+def pattern_generation() -> int:
+    """A number that changes whenever this process writes a pattern, to any store.
+
+    Every backend's ``put_pattern`` passes :func:`check_pattern_version` before it writes and
+    :func:`store_pattern` counts again once the write is done, so a cache that read its
+    patterns when the generation was ``g`` knows they may be stale once it is not ``g``.
+    """
+    return _pattern_generation
 
 
 def check_limit(limit: int) -> None:
@@ -37,7 +58,11 @@ def pattern_version_conflict(
 
 def check_pattern_version(pattern: MemoryPattern, expected: int | None) -> None:
     """An update must raise the version: ``StateConflictError`` unless ``pattern.version``
-    is greater than ``expected`` (a create, ``expected`` None, passes)."""
+    is greater than ``expected`` (a create, ``expected`` None, passes).
+
+    Every backend's ``put_pattern`` calls it first, so it counts the write for
+    :func:`pattern_generation`."""
+    note_pattern_write()
     if expected is not None and pattern.version <= expected:
         raise StateConflictError(
             f"pattern {pattern.pattern_id!r} of agent {pattern.agent_id!r}: the new version "
@@ -88,6 +113,7 @@ def store_pattern(store: MemoryStore, pattern: MemoryPattern, now: datetime) -> 
     current = store.get_pattern(pattern.agent_id, pattern.pattern_id)
     if current is None:
         store.put_pattern(pattern, expected_version=None)
+        note_pattern_write()  # again, now that the write is done: a reader in between reloads
         return pattern
     if current.version != pattern.version:
         raise pattern_version_conflict(pattern, current.version, pattern.version)
@@ -108,6 +134,7 @@ def store_pattern(store: MemoryStore, pattern: MemoryPattern, now: datetime) -> 
         }
     )
     store.put_pattern(updated, expected_version=current.version)
+    note_pattern_write()  # again, now that the write is done: a reader in between reloads
     return updated
 
 
@@ -117,6 +144,8 @@ __all__ = [
     "check_pattern_version",
     "check_pattern_write",
     "check_state_version",
+    "note_pattern_write",
+    "pattern_generation",
     "pattern_version_conflict",
     "stamp_state",
     "state_version_conflict",

@@ -15,7 +15,8 @@ import agentmem_langchain
 ROOT = Path(__file__).resolve().parents[2]
 
 PUBLIC = {
-    "AgentMemError", "AgentMemoryCallbackHandler", "AgentRegistration", "AgentSignal",
+    "AgentMemError", "AgentMemoryCallbackHandler", "AgentMemoryMiddleware",
+    "AgentRegistration", "AgentSignal",
     "AgentState", "Analytics", "AsyncAgentMemoryCallbackHandler", "CloudWatchExporter",
     "ConfigurationError", "ConsolidationScheduler", "ContextThreadPoolExecutor",
     "DecisionContext", "DecisionLogger", "DecisionOutcome", "DecisionReasoning",

@@ -130,7 +130,9 @@ def test_relevance_beats_confidence_and_confidence_breaks_ties(memory):
     ]
 
 
-def test_patterns_are_cached_until_refresh(memory):
+def test_patterns_written_elsewhere_are_cached_until_refresh(memory, monkeypatch):
+    # A write by another process does not move this process's pattern-write counter.
+    monkeypatch.setattr("agentmem_langchain.langchain.retriever.pattern_generation", lambda: 0)
     insight(memory, "first insight", 0.5)
     retriever = PatternRetriever(memory=memory, k=5)
     assert len(retriever.invoke("insight")) == 1
@@ -141,6 +143,14 @@ def test_patterns_are_cached_until_refresh(memory):
     uncached = PatternRetriever(memory=memory, k=5, cache_seconds=0)
     insight(memory, "third insight", 0.5)
     assert len(uncached.invoke("insight")) == 3
+
+
+def test_a_pattern_written_in_this_process_is_seen_by_the_next_call(memory):
+    insight(memory, "first insight", 0.5)
+    retriever = PatternRetriever(memory=memory, k=5)
+    assert len(retriever.invoke("insight")) == 1
+    insight(memory, "second insight", 0.5)
+    assert len(retriever.invoke("insight")) == 2
 
 
 def test_bm25_scores_follow_the_documented_formula():
