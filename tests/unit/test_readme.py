@@ -50,3 +50,79 @@ def test_readme_python_examples_run_in_order(tmp_path):
     assert "True " in out and "copied " in out  # export, then import into another store
     assert "ECE " in out and "'DecisionCount'" in out and "agentmem\n" in out
     assert "'agent_decisions': {'read_units'" in out
+
+
+# -- every block says what to install, and that install covers what the block uses --------
+
+PYPROJECT = README.parent / "pyproject.toml"
+#: Import names whose distribution is named differently.
+DISTRIBUTIONS = {"langchain_core": "langchain-core", "ulid": "python-ulid", "yaml": "pyyaml"}
+#: Library features that need an extra although the block imports nothing of it directly.
+FEATURES = {
+    "AgentMemoryMiddleware": "langchain",
+    "DynamoDBStore": "boto3",
+    "CloudWatchExporter": "boto3",
+    ".plot_": "matplotlib",
+    "to_dataframe(": "pandas",
+}
+INSTALL = re.compile(r"^# pip install (.+)$")
+
+
+def _requirement_name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0].lower()
+
+
+def _installed_by(line: str) -> set[str]:
+    """The distributions ``pip install <line>`` brings (this package's extras resolved)."""
+    import tomllib
+
+    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    extras = project["optional-dependencies"]
+    names: set[str] = set()
+
+    def add_self(chosen: list[str]) -> None:
+        names.update(_requirement_name(r) for r in project["dependencies"])
+        for extra in chosen:
+            for requirement in extras[extra]:
+                if requirement.startswith("agentmem-langchain["):
+                    add_self(requirement.split("[", 1)[1].rstrip("]").split(","))
+                else:
+                    names.add(_requirement_name(requirement))
+
+    for word in line.replace("'", " ").replace('"', " ").split():
+        if word.startswith("agentmem-langchain"):
+            chosen = word.split("[", 1)[1].rstrip("]").split(",") if "[" in word else []
+            for extra in chosen:
+                assert extra in extras, f"no extra [{extra}] in pyproject.toml"
+            add_self(chosen)
+        else:
+            names.add(_requirement_name(word))
+    return names
+
+
+def _needed_by(block: str) -> set[str]:
+    import ast
+
+    needed: set[str] = set()
+    for node in ast.walk(ast.parse(block)):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            modules = [node.module]
+        for module in modules:
+            top = module.split(".")[0]
+            if top in sys.stdlib_module_names or top == "agentmem_langchain":
+                continue
+            needed.add(DISTRIBUTIONS.get(top, top).lower())
+    needed.update(dist for feature, dist in FEATURES.items() if feature in block)
+    return needed
+
+
+def test_every_python_block_says_what_to_install_and_that_is_enough():
+    for block in python_blocks():
+        first = block.splitlines()[0]
+        found = INSTALL.match(first)
+        assert found, f"a README block does not start with '# pip install ...': {first!r}"
+        missing = _needed_by(block) - _installed_by(found.group(1))
+        assert not missing, f"block starting {first!r} also needs {sorted(missing)}"
