@@ -1,6 +1,9 @@
 """LangChain integrations: what records an agent's runs, and what brings its patterns back.
 
-- :mod:`.callbacks` — ``AgentMemoryCallbackHandler``, sync and async;
+- :mod:`.callbacks` — ``AgentMemoryCallbackHandler``, sync and async (its hooks);
+  :mod:`.matching` — what the capture thread does with their events; :mod:`.run_details` —
+  a run's context, tags and marks as its record is written; :mod:`.graph_runs` — how
+  LangGraph's runs (nodes, routers, interrupts) look to callbacks;
 - :mod:`.tracing` — ``instrument()`` and ``AGENTMEM_TRACING``, through langchain-core's
   configure hooks; :mod:`.defaults` — the memory of a handler made without one;
 - :mod:`.runs` — the run table the handlers share: LangChain payload readers, parent
@@ -9,7 +12,9 @@
 - :mod:`.middleware` — ``AgentMemoryMiddleware`` for LangChain 1.x ``create_agent`` (records
   runs and tool calls, puts fitting patterns into the prompt; :mod:`.prompt` chooses and
   renders them). It needs the ``langchain`` package, loaded only when the name is used;
-- :mod:`.threads` — LangGraph interrupts and the runs that resume them.
+- :mod:`.agent_runs` — the middleware's per-run bookkeeping and where its memory comes from;
+- :mod:`.threads` — LangGraph interrupts and the runs that resume them;
+- :mod:`.testing` — ``ScriptedChatModel``, a tool-calling chat model that needs no API key.
 """
 
 from __future__ import annotations
