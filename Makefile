@@ -63,6 +63,7 @@ bench: $(VENV)/.bench-installed node_modules/.installed
 	$(BIN)/python -m benchmarks.soak
 	$(BIN)/python -m benchmarks.record_cpu
 	$(BIN)/python -m benchmarks.durability
+	$(BIN)/python -m benchmarks.middleware_overhead
 
 clean:
 	rm -rf $(VENV) node_modules .agentmem agentmem-demo .pytest_cache .mypy_cache .ruff_cache
