@@ -31,6 +31,7 @@ EXPECTED = {
     "02_callbacks.ipynb",
     "03_patterns_retriever.ipynb",
     "04_multi_agent.ipynb",
+    "05_agent_middleware.ipynb",
 }
 #: A whole notebook, kernel start included, must finish within this many seconds.
 MAX_SECONDS = 30.0
