@@ -37,7 +37,13 @@ from ..enums import DecisionType
 from ..memory import MemoryManager, validate_agent_id
 from .defaults import default_memory
 from .prompt import context_labels
-from .threads import INTERRUPTED, is_interrupt, is_parent_command, mark_interrupted, resumed_from
+from .threads import (
+    is_interrupt,
+    is_parent_command,
+    mark_decision_interrupted,
+    mark_interrupted,
+    resumed_from,
+)
 
 #: The private state key that names a run's root decision (never checkpointed or returned).
 RUN_KEY = "agentmem_run"
@@ -371,8 +377,7 @@ class AgentRuns:
             started_perf=run.started_perf,
         )
         if interrupted:
-            captured.tags.append(INTERRUPTED)
-            captured.context_extra["interrupted"] = True
+            mark_decision_interrupted(captured)
         elif done or error is not None:
             captured.finish(result, error)
         captured.freeze(run.recorder.settings, inputs=False)

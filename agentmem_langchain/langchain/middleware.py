@@ -73,6 +73,7 @@ from .agent_runs import (
     latest_message,
     message_text,
 )
+from .matching import HANDLED_TOOL_ERROR
 from .prompt import (
     CachedPatterns,
     PromptPatterns,
@@ -82,7 +83,7 @@ from .prompt import (
     with_section,
 )
 from .runs import CONFIDENCE_KEY, TYPE_KEY, as_confidence, logprob_confidence, output_confidence
-from .threads import INTERRUPTED, is_interrupt, is_parent_command
+from .threads import is_interrupt, is_parent_command, mark_decision_interrupted
 
 _TOOL_CALL = DecisionType.TOOL_CALL.value
 _MAX_CALLS = 256  # tool call ids of a run waiting for their decision
@@ -356,15 +357,14 @@ class AgentMemoryMiddleware(AgentMiddleware[MemoryAgentState, Any, Any]):
         captured = call.captured
         try:
             if error is not None and is_interrupt(error):
-                captured.tags.append(INTERRUPTED)
-                captured.context_extra["interrupted"] = True
+                mark_decision_interrupted(captured)
             elif error is not None and not is_parent_command(error):
                 captured.finish(None, error)
             else:
                 captured.finish(result if error is None else None)
                 if isinstance(result, ToolMessage) and result.status == "error":
                     captured.success = False
-                    captured.error_type = "ToolError"
+                    captured.error_type = HANDLED_TOOL_ERROR
                     limit = call.recorder.settings.max_value_chars
                     captured.error_message = cut_text(message_text(result), limit)
             confidence = call.confidence

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..capture.values import clean_text, cut_text
 from .runs import output_confidence
-from .threads import INTERRUPTED
+from .threads import mark_decision_interrupted
 
 if TYPE_CHECKING:
     from ..capture.decision import CapturedDecision
@@ -79,9 +79,7 @@ def describe_interrupted(decision: CapturedDecision, *details: Any) -> None:
     """:func:`describe_run`, and the marks of a run a LangGraph interrupt stopped: the
     :data:`~.threads.INTERRUPTED` tag and ``context.extra["interrupted"] = True``."""
     describe_run(decision, *details)
-    decision.context_extra["interrupted"] = True
-    if INTERRUPTED not in decision.tags:
-        decision.tags.append(INTERRUPTED)
+    mark_decision_interrupted(decision)
 
 
 __all__ = [

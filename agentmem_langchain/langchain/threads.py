@@ -13,6 +13,8 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from ..capture.decision import CapturedDecision
+
 #: The tag of a decision whose run was stopped by a LangGraph interrupt.
 INTERRUPTED = "interrupted"
 #: At most this many interrupted runs are remembered (the oldest are forgotten first).
@@ -40,6 +42,14 @@ def is_parent_command(error: BaseException | None) -> bool:
     return error is not None and any(
         klass.__name__ == "ParentCommand" for klass in type(error).__mro__
     )
+
+
+def mark_decision_interrupted(decision: CapturedDecision) -> None:
+    """Give ``decision`` the marks of a run an interrupt stopped: the :data:`INTERRUPTED`
+    tag (once) and ``context.extra["interrupted"] = True``."""
+    decision.context_extra["interrupted"] = True
+    if INTERRUPTED not in decision.tags:
+        decision.tags.append(INTERRUPTED)
 
 
 def mark_interrupted(
@@ -73,6 +83,7 @@ __all__ = [
     "MAX_REMEMBERED",
     "is_interrupt",
     "is_parent_command",
+    "mark_decision_interrupted",
     "mark_interrupted",
     "resumed_from",
 ]
