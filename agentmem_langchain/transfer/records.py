@@ -143,6 +143,10 @@ def export_records(
         raise ValidationError(
             f"format: must be 'jsonl' or 'csv' (got {format!r})", field="format", value=format
         )
+    if isinstance(out, (str, os.PathLike)) and not Path(out).name:
+        raise ValidationError(
+            f"out: a file name is needed (got {str(out)!r})", field="out", value=str(out)
+        )
     summary = ExportSummary(format=format, agent_ids=tuple(agents), exported_at=clock())
     counts = summary.counts
 

@@ -453,3 +453,9 @@ def test_import_progress_reports_each_kind(store: InMemoryStore, clock: FakeCloc
         ("checkpoint", 1),
         ("signal", 1),
     ]
+
+
+@pytest.mark.parametrize("out", ["", ".", Path("")])
+def test_an_export_path_without_a_file_name_is_a_validation_error(out):
+    with pytest.raises(ValidationError, match="a file name is needed"):
+        export_records(InMemoryStore(), ["agent-1"], out)
