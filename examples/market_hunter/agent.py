@@ -1,17 +1,21 @@
-"""``IntegratedMarketHunterAgent``: the seed's agent, with its five decision points captured.
+"""``IntegratedMarketHunterAgent``: the market hunter, with its five decision points captured.
 
-Each cycle is one LangChain run (``observe_market | hunt``) with an
-:class:`~agentmem_langchain.langchain.callbacks.AgentMemoryCallbackHandler` attached. Inside it the
-five decision points are ``@decision`` methods, each called from the one before, so a cycle
-is one chain::
+Each cycle is one run of a LangChain 1.x agent (``create_agent``) with an
+:class:`~agentmem_langchain.langchain.middleware.AgentMemoryMiddleware`. A scripted chat model
+stands in for the LLM (no API key): it calls the ``hunt`` tool once, and the tool runs the five
+decision points as ``@decision`` methods, each called from the one before. The query step
+fetches its data through a second agent, whose model calls the ``fetch_market_data`` tool. So a
+cycle is one chain::
 
-    chain_step market_hunter_cycle                 (the LangChain run, by the handler)
-    └─ source_selection        which data source to trust in this regime
-       └─ query_execution      which query to run; a scripted chat model calls the tool
-          ├─ tool_call fetch_market_data           (by the handler)
-          └─ signal_generation long or short, from the reading
-             └─ risk_assessment   how much risk the position may take
-                └─ strategy_selection   momentum or mean reversion
+    chain_step market_hunter_cycle                 (the agent run, by the middleware)
+    └─ tool_call hunt                              (the model's tool call, by the middleware)
+       └─ source_selection        which data source to trust in this regime
+          └─ query_execution      which query to run
+             ├─ chain_step market_data_fetch      (the fetching agent's run)
+             │  └─ tool_call fetch_market_data
+             └─ signal_generation long or short, from the reading
+                └─ risk_assessment   how much risk the position may take
+                   └─ strategy_selection   momentum or mean reversion
 
 With ``use_memory=True`` the source and strategy choices first ask a
 :class:`~agentmem_langchain.langchain.retriever.PatternRetriever` what worked before in the same
@@ -23,21 +27,23 @@ cycle's candle has closed (:meth:`IntegratedMarketHunterAgent.settle`).
 
 from __future__ import annotations
 
+import json
 import random
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from langchain.agents import create_agent
 from langchain_core.documents import Document
-from langchain_core.language_models.fake_chat_models import FakeMessagesListChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.runnables import Runnable, RunnableLambda
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import BaseTool, tool
+from langgraph.graph.state import CompiledStateGraph
 
-from agentmem_langchain import DecisionLogger, DecisionType, MemoryManager
+from agentmem_langchain import AgentMemoryMiddleware, DecisionLogger, DecisionType, MemoryManager
 from agentmem_langchain.decorators import current_decision, decision
-from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
 from agentmem_langchain.langchain.retriever import PatternRetriever
+from agentmem_langchain.langchain.testing import ScriptedChatModel
 from agentmem_langchain.learning import ContextFeatures, PatternLearner
 
 from .market import MarketSimulator, Outcome
@@ -51,6 +57,9 @@ CONDITIONS = ("trend", "volatility")
 LEARNER = PatternLearner(extractors=[ContextFeatures(exclude=frozenset({"btc_price"}))])
 MODEL_NAME = "scripted-fake-llm"
 TOOL_NAME = "fetch_market_data"
+HUNT_TOOL = "hunt"
+CYCLE_AGENT = "market_hunter_cycle"
+FETCH_AGENT = "market_data_fetch"
 _SYSTEM_PROMPT = "You are a market data assistant. Fetch exactly the data you are asked for."
 
 
@@ -114,10 +123,10 @@ def _reason(decision_type: DecisionType, **reasoning: Any) -> str | None:
 
 
 class IntegratedMarketHunterAgent:
-    """The seed's market hunter: five captured decision points per 10-minute cycle.
+    """The market hunter: five captured decision points per 10-minute cycle.
 
     >>> agent = IntegratedMarketHunterAgent(memory, MarketSimulator(seed=7))  # doctest: +SKIP
-    >>> plan = agent.decide(cycle=1)     # the LangChain run: five decisions and a tool call
+    >>> plan = agent.decide(cycle=1)     # the agent run: five decisions and two tool calls
     >>> agent.settle(plan)               # outcomes, once the candle has closed
 
     ``memory`` is where decisions go (``@decision`` finds it as ``self.memory``). ``seed``
@@ -140,21 +149,30 @@ class IntegratedMarketHunterAgent:
         self.use_memory = use_memory
         self.min_pattern_confidence = min_pattern_confidence
         self.logger = DecisionLogger(memory)
-        self.handler = AgentMemoryCallbackHandler(memory)
         self.retriever = PatternRetriever(memory=memory, k=8) if use_memory else None
         self._rng = random.Random(f"{seed}:policy")
         self._plan = CyclePlan(cycle=0, market={})
-        self.tools: dict[str, BaseTool] = {TOOL_NAME: self._market_data_tool()}
-        self.cycle_chain: Runnable[dict[str, Any], dict[str, Any]] = (
-            RunnableLambda(self._observe, name="observe_market")
-            | RunnableLambda(self._hunt, name="hunt")
-        ).with_config(run_name="market_hunter_cycle")
+        # The decision points read their patterns themselves (``recall``), so the middleware
+        # only records: a scripted model would not read patterns put in its prompt.
+        self.cycle_agent: CompiledStateGraph[Any, Any, Any, Any] = create_agent(
+            ScriptedChatModel(respond=_cycle_turn),
+            tools=[self._hunt_tool()],
+            middleware=[AgentMemoryMiddleware(memory, inject_patterns=False)],
+            name=CYCLE_AGENT,
+        )
+        self.fetch_agent: CompiledStateGraph[Any, Any, Any, Any] = create_agent(
+            ScriptedChatModel(respond=_fetch_turn),
+            tools=[self._market_data_tool()],
+            system_prompt=_SYSTEM_PROMPT,
+            middleware=[AgentMemoryMiddleware(memory, inject_patterns=False)],
+            name=FETCH_AGENT,
+        )
 
     # -- one cycle --------------------------------------------------------------------------
 
     def decide(self, cycle: int) -> CyclePlan:
-        """Run the cycle's LangChain run; every decision is captured on the way."""
-        self.cycle_chain.invoke({"cycle": cycle}, config={"callbacks": [self.handler]})
+        """Run the cycle's agent; every decision is captured on the way."""
+        self.cycle_agent.invoke({"messages": [HumanMessage(f"Run market cycle {cycle}.")]})
         return self._plan
 
     def settle(self, plan: CyclePlan) -> dict[str, Outcome]:
@@ -188,13 +206,11 @@ class IntegratedMarketHunterAgent:
             )
         return {t.value: o for t, o in outcomes.items()}
 
-    def _observe(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        cycle = int(inputs["cycle"])
-        return {"cycle": cycle, "market": self.market.observe(cycle)}
-
-    def _hunt(self, state: dict[str, Any]) -> dict[str, Any]:
-        self._plan = CyclePlan(cycle=state["cycle"], market=state["market"])
-        self.select_sources(state["market"], state["cycle"], list(SOURCES))
+    def hunt(self, cycle: int) -> dict[str, Any]:
+        """Observe the market and make the cycle's five decisions (the ``hunt`` tool)."""
+        market = self.market.observe(cycle)
+        self._plan = CyclePlan(cycle=cycle, market=market)
+        self.select_sources(market, cycle, list(SOURCES))
         return self._plan.summary()
 
     # -- the five decision points -----------------------------------------------------------
@@ -369,7 +385,18 @@ class IntegratedMarketHunterAgent:
             rationale="memory: " + avoid[0][1].page_content.splitlines()[0] if avoid else None,
         )
 
-    # -- the LangChain part: a scripted model calls the market data tool ----------------------
+    # -- the LangChain part: scripted models call the tools -----------------------------------
+
+    def _hunt_tool(self) -> BaseTool:
+        agent = self
+
+        @tool(HUNT_TOOL)
+        def hunt(cycle: int) -> str:
+            """Observe the market and decide this cycle's source, query, signal, risk and
+            strategy."""
+            return json.dumps(agent.hunt(cycle)["choices"], sort_keys=True)
+
+        return hunt
 
     def _market_data_tool(self) -> BaseTool:
         agent = self
@@ -384,44 +411,61 @@ class IntegratedMarketHunterAgent:
         return fetch_market_data
 
     def _fetch_through_model(self, source: str, query: str, cycle: int) -> dict[str, Any]:
-        """An agent loop: the model asks for the tool, the tool runs, the model concludes."""
-        model = FakeMessagesListChatModel(responses=_script(source, query, cycle))
-        messages: list[BaseMessage] = [
-            SystemMessage(_SYSTEM_PROMPT),
-            HumanMessage(f"Cycle {cycle}: fetch {query} from {source}."),
-        ]
-        reading: dict[str, Any] | None = None
-        for _ in range(4):
-            reply = model.invoke(messages)
-            messages.append(reply)
-            if not isinstance(reply, AIMessage) or not reply.tool_calls:
-                break
-            for call in reply.tool_calls:
-                result = self.tools[call["name"]].invoke(call)
-                messages.append(result)
-                reading = result.artifact
-        if reading is None:
-            raise RuntimeError(f"cycle {cycle}: the model never called {TOOL_NAME}")
-        return reading
+        """The fetching agent's run: its model asks for the tool, the tool runs, the model
+        concludes. The reading is the tool's artifact."""
+        state = self.fetch_agent.invoke(
+            {"messages": [HumanMessage(f"Cycle {cycle}: fetch {query} from {source}.")]}
+        )
+        for message in state["messages"]:
+            if isinstance(message, ToolMessage) and message.name == TOOL_NAME:
+                return dict(message.artifact)
+        raise RuntimeError(f"cycle {cycle}: the model never called {TOOL_NAME}")
 
 
-def _script(source: str, query: str, cycle: int) -> list[BaseMessage]:
-    """What the fake chat model will say: one tool call, then a short conclusion."""
-    meta = {"model_name": MODEL_NAME}
+_USAGE = {"input_tokens": 42, "output_tokens": 18, "total_tokens": 60}
+_FETCH_REQUEST = re.compile(r"Cycle (\d+): fetch (\w+) from (\w+)\.")
+_CYCLE_REQUEST = re.compile(r"Run market cycle (\d+)\.")
+
+
+def _last_human(messages: Sequence[BaseMessage]) -> str:
+    return next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+
+
+def _answered(messages: Sequence[BaseMessage]) -> bool:
+    return bool(messages) and isinstance(messages[-1], ToolMessage)
+
+
+def _turn(content: str, call: dict[str, Any] | None = None) -> AIMessage:
+    return AIMessage(
+        content=content,
+        tool_calls=[call] if call else [],
+        usage_metadata=dict(_USAGE),
+        response_metadata={"model_name": MODEL_NAME},
+    )
+
+
+def _cycle_turn(messages: list[BaseMessage]) -> AIMessage:
+    """The cycle agent's model: call ``hunt`` for the cycle asked for, then conclude."""
+    if _answered(messages):
+        return _turn(f"Cycle decided: {messages[-1].content}")
+    match = _CYCLE_REQUEST.search(_last_human(messages))
+    if match is None:
+        return _turn("I run market cycles; name one.")
+    cycle = int(match.group(1))
+    call = {"name": HUNT_TOOL, "args": {"cycle": cycle}, "id": f"hunt-{cycle}"}
+    return _turn(f"Running cycle {cycle}.", call)
+
+
+def _fetch_turn(messages: list[BaseMessage]) -> AIMessage:
+    """The fetching agent's model: call the tool for the query asked for, then conclude."""
+    if _answered(messages):
+        return _turn("Reading received; handing it to signal generation.")
+    match = _FETCH_REQUEST.search(_last_human(messages))
+    if match is None:
+        return _turn("Which query, from which source?")
+    cycle, query, source = match.groups()
     call = {"name": TOOL_NAME, "args": {"source": source, "query": query}, "id": f"call-{cycle}"}
-    return [
-        AIMessage(
-            content=f"{query} from {source} shows who is crowded; fetching it.",
-            tool_calls=[call],
-            usage_metadata={"input_tokens": 42, "output_tokens": 18, "total_tokens": 60},
-            response_metadata=meta,
-        ),
-        AIMessage(
-            content="Reading received; handing it to signal generation.",
-            usage_metadata={"input_tokens": 88, "output_tokens": 9, "total_tokens": 97},
-            response_metadata=meta,
-        ),
-    ]
+    return _turn(f"{query} from {source} shows who is crowded; fetching it.", call)
 
 
 def _option_of(

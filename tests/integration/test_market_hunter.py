@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 
 from agentmem_langchain import DecisionType
+from agentmem_langchain.models import DecisionRecord
 from examples.market_hunter import DemoResult, MarketSimulator, run
+from examples.market_hunter.agent import CYCLE_AGENT, FETCH_AGENT, HUNT_TOOL, TOOL_NAME
+from examples.market_hunter.run import DECISION_POINTS
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = (1, 2, 3)
@@ -61,34 +64,46 @@ def test_memory_beats_no_memory_on_day_two(results: dict[int, DemoResult], seed:
     assert without.followed_memory == {}
 
 
-def test_a_cycle_is_one_chain_of_the_five_decision_points_and_the_tool_call(
+def test_a_cycle_is_one_agent_run_with_the_five_decision_points_and_two_tool_calls(
     results: dict[int, DemoResult],
 ) -> None:
-    chain = {r.decision_type: r for r in results[SEEDS[0]].last_chain}
-    assert set(chain) == {
-        "chain_step",
-        "source_selection",
-        "query_execution",
-        "tool_call",
-        "signal_generation",
-        "risk_assessment",
-        "strategy_selection",
-    }
-    parents = {t: chain[t].parent_decision_id for t in chain}
+    """The middleware records the cycle agent's run and its ``hunt`` tool call, the decision
+    points nest under the tool, and the fetching agent's run nests under the query step."""
+
+    def name(record: DecisionRecord) -> str:
+        extra = record.context.extra
+        return str(extra.get("run_name") or extra.get("tool_name") or record.decision_type)
+
+    records = results[SEEDS[0]].last_chain
+    chain = {(r.decision_type, name(r)): r for r in records}
+    assert len(chain) == len(records) == 9
+    cycle = chain["chain_step", CYCLE_AGENT]
+    hunt = chain["tool_call", HUNT_TOOL]
+    fetch_run = chain["chain_step", FETCH_AGENT]
+    fetch = chain["tool_call", TOOL_NAME]
+    point = {t: chain[t, t] for t in DECISION_POINTS}
+    parents = {key: r.parent_decision_id for key, r in chain.items()}
     assert parents == {
-        "chain_step": None,
-        "source_selection": chain["chain_step"].decision_id,
-        "query_execution": chain["source_selection"].decision_id,
-        "tool_call": chain["query_execution"].decision_id,
-        "signal_generation": chain["query_execution"].decision_id,
-        "risk_assessment": chain["signal_generation"].decision_id,
-        "strategy_selection": chain["risk_assessment"].decision_id,
+        ("chain_step", CYCLE_AGENT): None,
+        ("tool_call", HUNT_TOOL): cycle.decision_id,
+        ("source_selection", "source_selection"): hunt.decision_id,
+        ("query_execution", "query_execution"): point["source_selection"].decision_id,
+        ("chain_step", FETCH_AGENT): point["query_execution"].decision_id,
+        ("tool_call", TOOL_NAME): fetch_run.decision_id,
+        ("signal_generation", "signal_generation"): point["query_execution"].decision_id,
+        ("risk_assessment", "risk_assessment"): point["signal_generation"].decision_id,
+        ("strategy_selection", "strategy_selection"): point["risk_assessment"].decision_id,
     }
-    assert {r.trace_id for r in chain.values()} == {chain["chain_step"].decision_id}
-    assert all(r.outcome is not None for r in chain.values())
-    assert chain["source_selection"].reasoning.patterns_applied  # a day-2 cycle: memory used
-    assert chain["tool_call"].reasoning.rationale  # what the scripted model said
-    assert chain["source_selection"].context.market["volatility"] in ("high", "low")
+    assert {r.trace_id for r in records} == {cycle.decision_id}
+    assert all(r.outcome is not None and r.outcome.success for r in (cycle, hunt, fetch_run, fetch))
+    assert all(point[t].outcome is not None for t in DECISION_POINTS)
+    assert point["source_selection"].reasoning.patterns_applied  # a day-2 cycle: memory used
+    assert fetch.reasoning.rationale  # what the scripted model said before calling the tool
+    assert fetch.context.inputs == {
+        "source": point["source_selection"].reasoning.selected[0],
+        "query": point["query_execution"].reasoning.selected[0],
+    }
+    assert point["source_selection"].context.market["volatility"] in ("high", "low")
 
 
 def test_decisions_expire_after_their_ttl_and_patterns_remain(
