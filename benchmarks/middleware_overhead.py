@@ -13,7 +13,11 @@ shape:
   and both tool calls, as the handler does);
 * ``middleware + patterns``: ``AgentMemoryMiddleware(memory)`` with five learned patterns
   about its tools in the store, so every model call gets a patterns section in its system
-  message.
+  message;
+* ``empty middleware, same hooks``: a middleware with the same state field and the same four
+  hooks (``before_agent``, ``after_agent``, ``wrap_model_call``, ``wrap_tool_call``) doing
+  nothing: what LangChain's agent graph itself costs for a middleware of this shape, before
+  any of agentmem's work.
 
 Each agentmem configuration records into its own SQLite store in a temporary directory. The
 measurement runs in ``--processes`` fresh interpreters; in each, the configurations take
@@ -43,23 +47,26 @@ from pathlib import Path
 from typing import Any
 
 from langchain.agents import create_agent
+from langchain.agents.middleware import AgentMiddleware
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
 
 from agentmem_langchain import AgentMemoryMiddleware, MemoryManager, MemoryPattern, PatternType
 from agentmem_langchain.langchain.callbacks import AgentMemoryCallbackHandler
+from agentmem_langchain.langchain.middleware import MemoryAgentState
 from agentmem_langchain.langchain.testing import ScriptedChatModel, tool_call
 from agentmem_langchain.stores.sqlite import SQLiteStore
 
 from .results import machine, run_child, write_section
 
-NONE, HANDLER, MIDDLEWARE, PATTERNS = (
+NONE, HANDLER, MIDDLEWARE, PATTERNS, EMPTY = (
     "no memory",
     "callback handler",
     "middleware",
     "middleware + patterns",
+    "empty middleware, same hooks",
 )
-CONFIGS = (NONE, HANDLER, MIDDLEWARE, PATTERNS)
+CONFIGS = (NONE, HANDLER, MIDDLEWARE, PATTERNS, EMPTY)
 QUESTION = {"messages": [{"role": "user", "content": "How is BTC doing?"}]}
 
 
@@ -85,6 +92,24 @@ def scripted() -> ScriptedChatModel:
     )
 
 
+class EmptyMiddleware(AgentMiddleware[MemoryAgentState, Any, Any]):
+    """The middleware's shape (state field and hooks) with no work in it."""
+
+    state_schema = MemoryAgentState
+
+    def before_agent(self, state: Any, runtime: Any) -> None:
+        return None
+
+    def after_agent(self, state: Any, runtime: Any) -> None:
+        return None
+
+    def wrap_model_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        return handler(request)
+
+    def wrap_tool_call(self, request: Any, handler: Callable[[Any], Any]) -> Any:
+        return handler(request)
+
+
 def learned_patterns(memory: MemoryManager) -> None:
     """Five confident patterns about the agent's tools, as a consolidation would leave."""
     for i, name in enumerate(["get_price", "get_volume"] * 2 + ["get_price"]):
@@ -106,8 +131,13 @@ def learned_patterns(memory: MemoryManager) -> None:
 def build(config: str, folder: Path) -> tuple[Callable[[], Any], Callable[[], None]]:
     """The run to time and the flush to call after each round, for one configuration."""
     model = scripted()
-    if config == NONE:
-        agent = create_agent(model, tools=[get_price, get_volume], system_prompt="Be brief.")
+    if config in (NONE, EMPTY):
+        agent = create_agent(
+            model,
+            tools=[get_price, get_volume],
+            system_prompt="Be brief.",
+            middleware=[EmptyMiddleware()] if config == EMPTY else [],
+        )
         return lambda: agent.invoke(QUESTION), lambda: None
     memory = MemoryManager(
         f"bench-{CONFIGS.index(config)}", store=SQLiteStore(folder / f"{config}.db")
@@ -206,6 +236,9 @@ def report(processes: list[dict[str, Any]], command: str) -> tuple[str, dict[str
         )
     }
     ratio = {label: statistics.median(values) for label, values in ratios.items()}
+    shell = table[EMPTY]["wall_overhead_ms"]
+    handler = table[HANDLER]["wall_overhead_ms"]
+    own = table[MIDDLEWARE]["wall_overhead_ms"] - shell
     met = ratio["wall"] <= 1.0
     markdown = "\n".join(
         [
@@ -222,6 +255,10 @@ def report(processes: list[dict[str, Any]], command: str) -> tuple[str, dict[str
             f"sustained {ratio['kept']:.2f} "
             f"({min(ratios['kept']):.2f}-{max(ratios['kept']):.2f}).",
             "",
+            "Of the middleware's wall-clock overhead, the empty middleware with the same hooks "
+            f"accounts for {shell:.3f} ms (LangChain's graph running the hooks); agentmem's own "
+            f"work is the rest, {own:.3f} ms, against the handler's {handler:.3f} ms.",
+            "",
             f"Goal (the middleware costs no more than the handler, wall-clock): "
             f"{'met' if met else 'not met'}.",
         ]
@@ -233,6 +270,8 @@ def report(processes: list[dict[str, Any]], command: str) -> tuple[str, dict[str
         "middleware_vs_handler": ratio,
         "middleware_vs_handler_per_process": ratios,
         "goal_met": met,
+        "empty_hooks_overhead_ms": shell,
+        "middleware_own_work_ms": own,
         "processes": processes,
     }
     return markdown, figures
@@ -267,7 +306,8 @@ def main(argv: list[str] | None = None) -> None:
             f"process {seed + 1}/{args.processes}: handler "
             f"{c[HANDLER]['median_ms'] - none:.3f} ms, middleware "
             f"{c[MIDDLEWARE]['median_ms'] - none:.3f} ms, with patterns "
-            f"{c[PATTERNS]['median_ms'] - none:.3f} ms ({run['seconds']:.0f} s)",
+            f"{c[PATTERNS]['median_ms'] - none:.3f} ms, empty hooks "
+            f"{c[EMPTY]['median_ms'] - none:.3f} ms ({run['seconds']:.0f} s)",
             flush=True,
         )
     markdown, figures = report(processes, command.strip())
