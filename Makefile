@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.demo-installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[agents]'
+	$(BIN)/pip install --quiet -e '.[agents,plots]'
 	touch $@
 
 $(VENV)/.dev-installed: $(BIN)/python pyproject.toml
@@ -36,7 +36,7 @@ node_modules/.installed: package.json package-lock.json
 node: node_modules/.installed
 
 demo: $(VENV)/.demo-installed
-	$(BIN)/python examples/quickstart.py
+	$(BIN)/python -m examples.quickstart
 	$(BIN)/python -m examples.market_hunter
 
 lint: $(VENV)/.dev-installed

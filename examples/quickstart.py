@@ -1,8 +1,9 @@
 """A first look at agentmem-langchain: log decisions and outcomes, then read the statistics.
 
-Run it with ``make demo`` (or ``python examples/quickstart.py``). It writes to
-``agentmem-demo/quickstart.db``; inspect it afterwards with
-``agentmem --sqlite-path agentmem-demo/quickstart.db stats --agent-id btc-agent-001``.
+Run it with ``make demo`` (or ``python -m examples.quickstart`` from the project folder). It
+writes to ``agentmem-demo/quickstart.db``; inspect it afterwards with the command it prints
+(``.venv/bin/agentmem --sqlite-path agentmem-demo/quickstart.db stats --agent-id
+btc-agent-001`` after ``make demo``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from rich.console import Console
 from agentmem_langchain import DecisionLogger, DecisionType, MemoryManager
 from agentmem_langchain.cli import decisions_table, stats_table
 from agentmem_langchain.stores.sqlite import SQLiteStore
+from examples import cli_command
 
 DB = Path("agentmem-demo") / "quickstart.db"
 SOURCES = ["coinglass", "cryptoquant", "glassnode"]
@@ -68,7 +70,8 @@ def main(cycles: int = 12, seed: int = 7) -> None:
     console.print(f"last decision chain: {' -> '.join(r.decision_type for r in chain)}")
     console.print(
         f"\nStored in [bold]{DB}[/bold]. Try: "
-        f"agentmem --sqlite-path {DB} stats --agent-id btc-agent-001"
+        f"{cli_command()} --sqlite-path {DB} stats --agent-id btc-agent-001",
+        soft_wrap=True,
     )
     memory.store.close()
 

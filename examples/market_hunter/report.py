@@ -10,6 +10,7 @@ from agentmem_langchain import DecisionType, MemoryPattern
 from agentmem_langchain.cli import chain_tree
 from agentmem_langchain.learning import public_recommendation
 from agentmem_langchain.models import DecisionStats
+from examples import cli_command
 
 from .run import AGENT_ID, DECISION_POINTS, DemoResult, TruthCheck
 
@@ -77,8 +78,9 @@ def print_report(result: DemoResult, console: Console) -> None:
     console.print(f"finished in {result.seconds:.1f} s")
     if result.store == "sqlite":
         console.print(
-            f"Inspect it: agentmem --sqlite-path {result.location} decisions --agent-id "
-            f"{AGENT_ID} --type source_selection (or patterns)"
+            f"Inspect it: {cli_command()} --sqlite-path {result.location} decisions --agent-id "
+            f"{AGENT_ID} --type source_selection (or patterns)",
+            soft_wrap=True,
         )
 
 
