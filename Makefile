@@ -57,6 +57,7 @@ bench: $(VENV)/.bench-installed node_modules/.installed
 	$(BIN)/python -m benchmarks.store_bench
 	$(BIN)/python -m benchmarks.overhead
 	$(BIN)/python -m benchmarks.learning_bench
+	$(BIN)/python -m benchmarks.learning_quality
 	$(BIN)/python -m benchmarks.dynamodb_bench
 	$(BIN)/python -m benchmarks.signals_bench
 	$(BIN)/python -m benchmarks.scaling_bench
@@ -64,6 +65,8 @@ bench: $(VENV)/.bench-installed node_modules/.installed
 	$(BIN)/python -m benchmarks.record_cpu
 	$(BIN)/python -m benchmarks.durability
 	$(BIN)/python -m benchmarks.middleware_overhead
+	$(BIN)/python -m benchmarks.checkpoint_bench
+	$(BIN)/python -m benchmarks.fleet_load
 
 clean:
 	rm -rf $(VENV) node_modules .agentmem agentmem-demo .pytest_cache .mypy_cache .ruff_cache

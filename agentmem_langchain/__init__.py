@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from .langchain.middleware import AgentMemoryMiddleware
     from .langchain.retriever import PatternRetriever
     from .langchain.tracing import instrument, uninstrument
+    from .langgraph import AgentMemorySaver, AgentMemoryStore
     from .learning import ConsolidationScheduler, PatternLearner, consolidate
 
 __version__ = "0.1.0"
@@ -67,6 +68,8 @@ _LAZY = {
     "AgentMemoryCallbackHandler": "langchain.callbacks",
     "AsyncAgentMemoryCallbackHandler": "langchain.callbacks",
     "AgentMemoryMiddleware": "langchain.middleware",
+    "AgentMemorySaver": "langgraph.saver",
+    "AgentMemoryStore": "langgraph.store",
     "instrument": "langchain.tracing",
     "uninstrument": "langchain.tracing",
     "ContextThreadPoolExecutor": "decorators",
@@ -95,15 +98,18 @@ def flush(timeout: float | None = None) -> bool:
     recorders' ``flush_timeout``) passed first, for instance because a store is down (what
     was not written then is in the local journal, replayed later). Never raises.
     """
+    from ._checks import optional_real
     from .capture.batch import flush_all
 
-    return flush_all(timeout)
+    return flush_all(optional_real(timeout, "timeout", low=0))
 
 
 __all__ = [
     "AgentMemError",
     "AgentMemoryCallbackHandler",
     "AgentMemoryMiddleware",
+    "AgentMemorySaver",
+    "AgentMemoryStore",
     "AgentRegistration",
     "AgentSignal",
     "AgentState",

@@ -14,6 +14,9 @@ these functions, at each use (a change to the environment applies from then on).
 * ``AWS_REGION`` (:func:`aws_region`, else ``AWS_DEFAULT_REGION``, else boto3's).
 * ``AGENTMEM_JOURNAL_DIR`` (:func:`journal_dir`, default ``.agentmem/journal``): where the
   capture journal keeps what a store has not taken yet.
+* ``AGENTMEM_HALF_LIFE_DECISIONS`` (:func:`evidence_half_life`, default 100): after how
+  many decided decisions of the same type in the same context an outcome counts half as
+  much in ``MemoryManager.recommend`` (forgetting by evidence; time decay applies as well).
 * ``AGENTMEM_TRACING`` (:func:`tracing_enabled`, default off): when on, langchain-core adds an
   :class:`~agentmem_langchain.langchain.AgentMemoryCallbackHandler` on the default memory to
   each run (a configure hook, as LangSmith's ``LANGCHAIN_TRACING_V2``; importing the package
@@ -26,6 +29,8 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+from .errors import ValidationError
+
 #: The agent of records made without one, when ``AGENTMEM_AGENT_ID`` is not set.
 DEFAULT_AGENT_ID = "default"
 DEFAULT_STORE_KIND = "sqlite"
@@ -34,6 +39,9 @@ DEFAULT_TABLE_PREFIX = "agentmem_"
 DEFAULT_JOURNAL_DIR = Path(".agentmem") / "journal"
 #: How long a decision is kept before its TTL expires it (consolidation keeps what it learnt).
 DEFAULT_DECISION_TTL = timedelta(days=30)
+#: Decisions of a group after which an outcome weighs half in ``recommend`` (see
+#: :func:`evidence_half_life`).
+DEFAULT_HALF_LIFE_DECISIONS = 100.0
 #: Decisions younger than this are short-term memory.
 STM_WINDOW = timedelta(days=1)
 STORE_KINDS = ("sqlite", "dynamodb")
@@ -101,6 +109,35 @@ def journal_dir() -> Path:
     return _env_path("AGENTMEM_JOURNAL_DIR", DEFAULT_JOURNAL_DIR)
 
 
+def evidence_half_life(decisions: float | None = None) -> float:
+    """``decisions``, else ``AGENTMEM_HALF_LIFE_DECISIONS``, else 100: the half-life, in
+    decided decisions of the same group, of the evidence ``recommend`` weighs.
+
+    ``ValidationError`` (field ``AGENTMEM_HALF_LIFE_DECISIONS``) for a value that is not a
+    positive number.
+    """
+    raw: object = decisions if decisions is not None else _env("AGENTMEM_HALF_LIFE_DECISIONS")
+    if raw is None:
+        return DEFAULT_HALF_LIFE_DECISIONS
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ValidationError(
+            f"AGENTMEM_HALF_LIFE_DECISIONS: must be a positive number of decisions (got {raw!r})",
+            field="AGENTMEM_HALF_LIFE_DECISIONS",
+            value=raw,
+        )
+    return value
+
+
+def cli_debug() -> bool:
+    """True when ``AGENTMEM_DEBUG`` is set: the CLI lets an unexpected error's traceback
+    through instead of printing one line."""
+    return _env("AGENTMEM_DEBUG") is not None
+
+
 def tracing_enabled() -> bool:
     """Whether ``AGENTMEM_TRACING`` is on: set to anything but ``""``, ``0``, ``false`` or
     ``False`` (langchain-core's rule for the variables of its configure hooks, which it
@@ -111,6 +148,7 @@ def tracing_enabled() -> bool:
 __all__ = [
     "DEFAULT_AGENT_ID",
     "DEFAULT_DECISION_TTL",
+    "DEFAULT_HALF_LIFE_DECISIONS",
     "DEFAULT_JOURNAL_DIR",
     "DEFAULT_SQLITE_PATH",
     "DEFAULT_STORE_KIND",
@@ -121,7 +159,9 @@ __all__ = [
     "agent_id",
     "agent_ids",
     "aws_region",
+    "cli_debug",
     "dynamodb_endpoint",
+    "evidence_half_life",
     "journal_dir",
     "resolve_sqlite_path",
     "store_kind",

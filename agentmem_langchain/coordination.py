@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from . import _checks as check
 from .errors import NotFoundError, StateConflictError, ValidationError
 from .models import AgentRegistration, AgentSignal, MemoryPattern, utcnow
 from .stores.base import MemoryStore
@@ -51,6 +52,10 @@ class MultiAgentCoordinator:
 
     ``store`` is a ``MemoryStore``, or a ``MemoryManager`` whose store is used (None: the
     configured default, ``open_store()``). ``clock`` gives "now" (UTC).
+
+    Arguments are checked before anything is read or written: a wrong type or value raises
+    ``ValidationError`` naming it. Lists of agent ids or capabilities (``targets``,
+    ``capabilities``, ``with_agents``, ``from_agents``) must be lists: one string is refused.
     """
 
     def __init__(
@@ -61,9 +66,17 @@ class MultiAgentCoordinator:
     ) -> None:
         from .stores.opening import open_store
 
+        check.function(clock, "clock")
         if store is not None and not isinstance(store, MemoryStore):  # a MemoryManager
+            inner = getattr(store, "store", None)
+            if not isinstance(inner, MemoryStore):
+                raise check.fail(
+                    "store",
+                    f"expected a MemoryStore or MemoryManager, not a {type(store).__name__}",
+                    store,
+                )
             clock = clock or store.now
-            store = store.store
+            store = inner
         self.store: MemoryStore = store if store is not None else open_store()
         self._clock = clock or utcnow
 
@@ -79,6 +92,8 @@ class MultiAgentCoordinator:
         metadata: Mapping[str, Any] | None = None,
     ) -> AgentRegistration:
         """Register (or re-register) an agent; it counts as seen now."""
+        capabilities = check.names(capabilities, "capabilities") or []
+        check.mapping(metadata, "metadata")
         now = self.now()
         registration = AgentRegistration(
             agent_id=agent_id,
@@ -95,6 +110,7 @@ class MultiAgentCoordinator:
 
     def heartbeat(self, agent_id: str) -> None:
         """Record that the agent is alive now. ``NotFoundError`` if it is not registered."""
+        check.text(agent_id, "agent_id")
         if not self.store.heartbeat(agent_id, self.now()):
             raise NotFoundError(f"agent {agent_id!r} is not registered")
 
@@ -105,12 +121,14 @@ class MultiAgentCoordinator:
     ) -> list[AgentRegistration]:
         """Agents seen within ``active_within`` (None: every registered agent), by agent id,
         only those with ``capability`` when given."""
+        active_within = check.duration(active_within, "active_within", optional=True)
+        check.optional_text(capability, "capability")
         since = self.now() - active_within if active_within is not None else None
         return self.store.list_agents(seen_since=since, capability=capability)
 
     def deregister_agent(self, agent_id: str) -> bool:
         """Remove the agent from the registry; False if it was not registered."""
-        return self.store.deregister_agent(agent_id)
+        return self.store.deregister_agent(check.text(agent_id, "agent_id"))
 
     # -- signals --------------------------------------------------------------------------
 
@@ -134,15 +152,9 @@ class MultiAgentCoordinator:
         expires after ``ttl`` (None: never). ``NotFoundError`` if no active agent has the
         capability.
         """
-        chosen = sum((targets is not None, capability is not None, broadcast))
-        if chosen != 1:
-            raise ValidationError(
-                "publish_signal: give exactly one of targets, capability or broadcast=True",
-                field="targets",
-            )
-        if ttl is not None and ttl <= timedelta(0):
-            raise ValidationError(f"ttl: must be positive, not {ttl}", field="ttl", value=ttl)
-        audience = list(targets or [])
+        check.text(source_agent, "source_agent")
+        audience = check_signal(signal_type, payload, targets, capability, broadcast, priority, ttl)
+        active_within = check.duration(active_within, "active_within", optional=True)
         if capability is not None:
             audience = [
                 agent.agent_id
@@ -151,11 +163,13 @@ class MultiAgentCoordinator:
             ]
             if not audience:
                 raise NotFoundError(f"no active agent has capability {capability!r}")
+        from .capture.redaction import masked_payload
+
         now = self.now()
         signal = AgentSignal(
             source_agent_id=source_agent,
             signal_type=signal_type,
-            payload=dict(payload or {}),
+            payload=masked_payload(payload or {}),  # secrets masked, as capture masks them
             target_agent_ids=audience,
             broadcast=broadcast,
             priority=priority,
@@ -168,7 +182,8 @@ class MultiAgentCoordinator:
     def pending_signals(self, agent_id: str, limit: int = 10) -> list[AgentSignal]:
         """Signals waiting for ``agent_id`` (highest priority, then oldest, first); reading
         claims nothing."""
-        return self.store.pending_signals(agent_id, limit=limit)
+        check.text(agent_id, "agent_id")
+        return self.store.pending_signals(agent_id, limit=check.page_limit(limit))
 
     def consume_signals(
         self, agent_id: str, limit: int = 10, lease: timedelta = timedelta(seconds=30)
@@ -178,16 +193,21 @@ class MultiAgentCoordinator:
         ``ack`` each one when handled; one not acknowledged within the lease is delivered
         again, to this or another consumer of the agent.
         """
-        if lease <= timedelta(0):
-            raise ValidationError(f"lease: must be positive, not {lease}", field="lease")
+        check.text(agent_id, "agent_id")
+        check.page_limit(limit)
+        check.duration(lease, "lease")
         return self.store.claim_signals(agent_id, limit=limit, lease_seconds=lease.total_seconds())
 
     def ack(self, agent_id: str, signal_id: str) -> bool:
         """Mark the signal processed for ``agent_id``; False if it already was."""
+        check.text(agent_id, "agent_id")
+        check.text(signal_id, "signal_id")
         return self.store.mark_signal_processed(agent_id, signal_id)
 
     def nack(self, agent_id: str, signal_id: str) -> None:
         """Give the signal back now: it is pending again for ``agent_id``."""
+        check.text(agent_id, "agent_id")
+        check.text(signal_id, "signal_id")
         self.store.release_signal(agent_id, signal_id)
 
     # -- shared patterns ------------------------------------------------------------------
@@ -196,18 +216,23 @@ class MultiAgentCoordinator:
         self, pattern_id: str, with_agents: Iterable[str], *, owner: str
     ) -> MemoryPattern:
         """Let ``with_agents`` read ``owner``'s pattern (a new pattern version)."""
-        grantees = [a for a in dict.fromkeys(with_agents) if a != owner]
+        check.text(pattern_id, "pattern_id")
+        agents = check.names(with_agents, "with_agents") or []
+        grantees = [a for a in dict.fromkeys(agents) if a != owner]
         return self._update_sharing(owner, pattern_id, add=grantees, remove=())
 
     def revoke_share(
         self, pattern_id: str, from_agents: Iterable[str], *, owner: str
     ) -> MemoryPattern:
         """Stop sharing ``owner``'s pattern with ``from_agents``."""
-        return self._update_sharing(owner, pattern_id, add=(), remove=list(from_agents))
+        check.text(pattern_id, "pattern_id")
+        agents = check.names(from_agents, "from_agents") or []
+        return self._update_sharing(owner, pattern_id, add=(), remove=agents)
 
     def get_shared_patterns(self, agent_id: str, limit: int = 100) -> list[MemoryPattern]:
         """Other agents' active patterns shared with ``agent_id``, most confident first."""
-        return self.store.list_shared_patterns(agent_id, limit=limit)
+        check.text(agent_id, "agent_id")
+        return self.store.list_shared_patterns(agent_id, limit=check.page_limit(limit))
 
     def _update_sharing(
         self, owner: str, pattern_id: str, add: Sequence[str], remove: Sequence[str]
@@ -231,4 +256,35 @@ class MultiAgentCoordinator:
         )
 
 
-__all__ = ["DEFAULT_ACTIVE_WITHIN", "MultiAgentCoordinator"]
+#: The priorities a signal may have (a 32-bit integer, as every store keeps it).
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)
+
+
+def check_signal(
+    signal_type: Any,
+    payload: Any,
+    targets: Any,
+    capability: Any,
+    broadcast: Any,
+    priority: Any,
+    ttl: Any,
+) -> list[str]:
+    """``ValidationError`` naming the first bad argument of ``publish_signal``; else the
+    explicit targets (empty for a capability or a broadcast)."""
+    check.text(signal_type, "signal_type", empty=False)
+    check.mapping(payload, "payload")
+    audience = check.names(targets, "targets", optional=True)
+    check.optional_text(capability, "capability", empty=False)
+    check.flag(broadcast, "broadcast")
+    chosen = sum((audience is not None, capability is not None, broadcast))
+    if chosen != 1:
+        raise ValidationError(
+            "publish_signal: give exactly one of targets, capability or broadcast=True",
+            field="targets",
+        )
+    check.integer(priority, "priority", low=PRIORITY_RANGE[0], high=PRIORITY_RANGE[1])
+    check.duration(ttl, "ttl", optional=True)
+    return audience or []
+
+
+__all__ = ["DEFAULT_ACTIVE_WITHIN", "PRIORITY_RANGE", "MultiAgentCoordinator", "check_signal"]

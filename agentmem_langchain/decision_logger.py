@@ -19,8 +19,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from . import _checks as check
 from ._aio import off_loop
 from .enums import DecisionType
 from .errors import ValidationError, _repr
@@ -34,6 +35,9 @@ from .models import (
     enum_value,
 )
 
+if TYPE_CHECKING:
+    from .learning.recommend import Recommendation
+
 ContextLike = DecisionContext | Mapping[str, Any] | None
 
 
@@ -42,11 +46,21 @@ class DecisionLogger:
 
     Every ``log_*`` method returns the new decision's id; the write is durable on return.
     Bad input (confidence outside [0, 1], NaN, values that are not JSON, ...) raises
-    ``ValidationError`` and stores nothing.
+    ``ValidationError`` and stores nothing. Every ``log_*`` method takes
+    ``recommendation=rec`` (what ``MemoryManager.recommend`` returned) and records from it
+    what is not given: its choice, expected success, pattern ids and whether it explored.
+
+    Lists of names (``selected``, ``alternatives``, ``patterns_applied``, ``tags``,
+    ``sources``, ``strategies``) must be lists: a single string is refused, never split into
+    characters (``log_strategy_selection``'s ``selected`` alone also takes one name). Values
+    are stored under capture's caps (:class:`~agentmem_langchain.capture.CaptureSettings`):
+    each context and metadata value, the rationale, each tag, the error message and each
+    outcome detail cut to ``max_value_chars`` characters of JSON and 32 levels of nesting,
+    with a visible ``…[truncated N chars]`` marker.
     """
 
     def __init__(self, memory_manager: MemoryManager) -> None:
-        self.memory = memory_manager
+        self.memory = check.instance(memory_manager, MemoryManager, "memory_manager")
 
     @property
     def agent_id(self) -> str:
@@ -66,6 +80,7 @@ class DecisionLogger:
         parent_decision_id: str | None = None,
         tags: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        recommendation: Recommendation | None = None,
     ) -> str:
         """Log a decision of any type (a ``DecisionType`` or any non-empty string)."""
         return self.memory.log_decision(
@@ -81,6 +96,7 @@ class DecisionLogger:
                 parent_decision_id=parent_decision_id,
                 tags=tags,
                 metadata=metadata,
+                recommendation=recommendation,
             )
         )
 
@@ -98,6 +114,7 @@ class DecisionLogger:
         parent_decision_id: str | None = None,
         tags: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        recommendation: Recommendation | None = None,
     ) -> str:
         """Async twin of :meth:`log_decision`: the store I/O runs off the event loop."""
         return await self.memory.alog_decision(
@@ -113,6 +130,7 @@ class DecisionLogger:
                 parent_decision_id=parent_decision_id,
                 tags=tags,
                 metadata=metadata,
+                recommendation=recommendation,
             )
         )
 
@@ -130,26 +148,43 @@ class DecisionLogger:
         parent_decision_id: str | None = None,
         tags: Sequence[str] | None = None,
         metadata: Mapping[str, Any] | None = None,
+        recommendation: Recommendation | None = None,
     ) -> DecisionRecord:
-        """The record :meth:`log_decision` stores (``ValidationError`` for bad input)."""
+        """The record :meth:`log_decision` stores (``ValidationError`` for bad input).
+
+        With ``recommendation`` (what ``MemoryManager.recommend`` returned), what is not
+        given is taken from it: ``selected`` = its choice, ``confidence`` = its expected
+        success, ``patterns_applied`` = its pattern ids; ``metadata["recommendation"]``
+        records its policy, best option and whether it explored (tag ``explored``).
+        """
+        if recommendation is not None:
+            _check_recommendation(recommendation)
+            selected = [recommendation.choice] if selected is None else selected
+            confidence = recommendation.expected_success if confidence is None else confidence
+            if patterns_applied is None:
+                patterns_applied = recommendation.pattern_ids
+            metadata = {**(metadata or {}), "recommendation": _followed(recommendation)}
+            if recommendation.explored:
+                tags = [*(check.names(tags, "tags", optional=True) or []), "explored"]
         reasoning = DecisionReasoning(
             scores=_copy(dict, scores, "scores"),
-            selected=_copy(list, selected, "selected"),
-            alternatives=_copy(list, alternatives, "alternatives"),
-            patterns_applied=_copy(list, patterns_applied, "patterns_applied"),
+            selected=check.names(selected, "selected", optional=True) or [],
+            alternatives=check.names(alternatives, "alternatives", optional=True) or [],
+            patterns_applied=check.names(patterns_applied, "patterns_applied", optional=True) or [],
             confidence=confidence,
             rationale=rationale,
         )
-        return DecisionRecord(
+        record = DecisionRecord(
             agent_id=self.agent_id,
             decision_type=decision_type,
             timestamp=self.memory.now(),
             parent_decision_id=parent_decision_id,
             context=_context(context),
             reasoning=reasoning,
-            tags=_copy(list, tags, "tags"),
+            tags=check.names(tags, "tags", optional=True) or [],
             metadata=_copy(dict, metadata, "metadata"),
         )
+        return _capped(record)
 
     def log_source_selection(
         self,
@@ -414,6 +449,7 @@ class DecisionLogger:
         attaching an outcome to the wrong decision). ``NotFoundError`` if there is no such
         decision.
         """
+        check.text(decision_id, "decision_id")
         outcome = self._outcome(success, quality_score, latency_ms, error, details)
         return self._attach(decision_id, decision_type, outcome)
 
@@ -428,6 +464,7 @@ class DecisionLogger:
         **details: Any,
     ) -> DecisionRecord:
         """Async twin of :meth:`log_outcome`: the store I/O runs off the event loop."""
+        check.text(decision_id, "decision_id")
         outcome = self._outcome(success, quality_score, latency_ms, error, details)
         return await off_loop(self._attach, decision_id, decision_type, outcome)
 
@@ -439,7 +476,7 @@ class DecisionLogger:
         error: str | None,
         details: Mapping[str, Any],
     ) -> DecisionOutcome:
-        return DecisionOutcome(
+        outcome = DecisionOutcome(
             success=success,
             quality_score=quality_score,
             latency_ms=latency_ms,
@@ -447,6 +484,14 @@ class DecisionLogger:
             recorded_at=self.memory.now(),
             details=details,
         )
+        from .capture.batch import default_settings
+        from .capture.values import cut_text, snapshotter
+
+        snap = snapshotter(default_settings())
+        if outcome.error is not None:
+            outcome.error = cut_text(outcome.error, snap.limit)
+        outcome.details = _capped_values(snap, outcome.details)
+        return outcome
 
     def _attach(
         self, decision_id: str, decision_type: DecisionType | str | None, outcome: DecisionOutcome
@@ -482,17 +527,14 @@ class DecisionLogger:
 
     def _window(self, time_window_hours: float) -> tuple[datetime, datetime]:
         """``(start, end)`` of the last ``time_window_hours``, up to now."""
-        if not time_window_hours > 0:
-            raise ValidationError(
-                f"time_window_hours: must be positive (got {time_window_hours!r})",
-                field="time_window_hours",
-                value=time_window_hours,
-            )
+        hours = check.real(time_window_hours, "time_window_hours")
+        if not hours > 0:
+            raise check.fail("time_window_hours", "must be positive", time_window_hours)
         now = self.memory.now()
         # The window includes decisions logged in this very microsecond.
         end = now + timedelta(microseconds=1)
         try:
-            start = now - timedelta(hours=time_window_hours)
+            start = now - timedelta(hours=hours)
         except OverflowError:
             raise ValidationError(
                 f"time_window_hours: too large (got {time_window_hours!r})",
@@ -514,6 +556,28 @@ def _context(context: ContextLike) -> DecisionContext:
             value=context,
         )
     return DecisionContext.model_validate(dict(context))
+
+
+def _check_recommendation(recommendation: object) -> None:
+    fields = ("choice", "best", "explored", "expected_success", "pattern_ids", "policy")
+    if not all(hasattr(recommendation, name) for name in fields):
+        raise ValidationError(
+            "recommendation: expected what MemoryManager.recommend returns "
+            f"(got {type(recommendation).__name__})",
+            field="recommendation",
+            value=recommendation,
+        )
+
+
+def _followed(recommendation: Recommendation) -> dict[str, Any]:
+    """What a decision records of the recommendation it was made under."""
+    return {
+        "policy": recommendation.policy,
+        "choice": recommendation.choice,
+        "best": recommendation.best,
+        "explored": recommendation.explored,
+        "expected_success": recommendation.expected_success,
+    }
 
 
 def _copy(kind: type[Any], value: Any, field: str) -> Any:
@@ -541,7 +605,8 @@ def _check_selected(
     selected: Sequence[str], options: Sequence[str], field: str, options_field: str
 ) -> tuple[list[str], list[str]]:
     """``selected`` and ``options`` as lists, once every selected item is an option."""
-    chosen, offered = _copy(list, selected, field), _copy(list, options, options_field)
+    chosen = check.names(selected, field) or []
+    offered = check.names(options, options_field) or []
     unknown = [s for s in chosen if not _among(s, offered)]
     if unknown:
         raise ValidationError(
@@ -550,6 +615,32 @@ def _check_selected(
             value=unknown,
         )
     return chosen, offered
+
+
+def _capped(record: DecisionRecord) -> DecisionRecord:
+    """``record`` under capture's size and depth caps (changed in place, and returned)."""
+    from .capture.batch import default_settings
+    from .capture.values import cut_text, snapshotter
+
+    snap = snapshotter(default_settings())
+    context = record.context
+    for name in ("market", "inputs", "extra"):
+        values = getattr(context, name)
+        if values and (capped := _capped_values(snap, values)) != values:
+            setattr(context, name, capped)  # assigned (and validated again) only when cut
+    if record.metadata and (capped := _capped_values(snap, record.metadata)) != record.metadata:
+        record.metadata = capped
+    rationale = record.reasoning.rationale
+    if rationale is not None and len(rationale) > snap.limit:
+        record.reasoning.rationale = cut_text(rationale, snap.limit)
+    if any(len(tag) > snap.limit for tag in record.tags):
+        record.tags = [cut_text(tag, snap.limit) for tag in record.tags]
+    return record
+
+
+def _capped_values(snap: Any, values: Mapping[str, Any]) -> dict[str, Any]:
+    """Each value of ``values`` as capture stores a top-level value (cut to size and depth)."""
+    return {key: snap.snapshot(value)[0] for key, value in values.items()}
 
 
 __all__ = ["DecisionLogger"]

@@ -41,6 +41,7 @@ from typing import Any, TypeVar, cast, overload
 
 import wrapt
 
+from . import _checks as check
 from . import config
 from .capture.batch import Recorder, default_recorder, recorder_for
 from .capture.decision import CapturedDecision, report_problem
@@ -53,8 +54,8 @@ from .capture.hook import (
 )
 from .capture.values import Redactor, clean_text, snapshotter
 from .config import DEFAULT_DECISION_TTL
-from .memory import MemoryManager
-from .models import enum_value, utcnow
+from .memory import MemoryManager, validate_agent_id
+from .models import MAX_LABEL_CHARS, enum_value, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 Confidence = float | Callable[[Any], float] | None
@@ -482,7 +483,12 @@ def decision(
     result, used when the function does not set one itself. ``redact(data)`` sees
     ``{"inputs", "result", "context"}`` as JSON copies (the snapshot taken at the call, large
     values already cut) before they are stored.
+
+    The options are checked here, once: a wrong type or value (``@decision(123)``, a
+    ``confidence`` outside [0, 1], ``tags="weekly"`` instead of ``["weekly"]``) raises
+    ``ValidationError`` naming it when the function is decorated; calls never raise.
     """
+    _check_options(memory, agent_id, capture_args, capture_result, confidence, redact, tags)
     options = {
         "memory": memory,
         "agent_id": agent_id,
@@ -492,14 +498,50 @@ def decision(
         "redact": redact,
         "tags": tags,
     }
-    if decision_type is not None and not isinstance(decision_type, (str, Enum)):
+    if callable(decision_type) and not isinstance(decision_type, (str, Enum)):
         return _decorate(decision_type, None, options)  # bare @decision
-    name = None if decision_type is None else str(enum_value(decision_type))
+    name = _decision_type(decision_type)
 
     def apply(fn: F) -> F:
         return _decorate(fn, name, options)
 
     return apply
+
+
+def _decision_type(decision_type: Any) -> str | None:
+    """The decision type ``@decision(...)`` was given, checked (None: the function's name)."""
+    if decision_type is None:
+        return None
+    name = enum_value(decision_type)
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_LABEL_CHARS:
+        raise check.fail(
+            "decision_type",
+            f"expected a decision type (1 to {MAX_LABEL_CHARS} characters) or a function",
+            decision_type,
+        )
+    return name
+
+
+def _check_options(
+    memory: Any,
+    agent_id: Any,
+    capture_args: Any,
+    capture_result: Any,
+    confidence: Any,
+    redact: Any,
+    tags: Any,
+) -> None:
+    """``ValidationError`` for the first bad option of ``@decision(...)``."""
+    if memory is not None:
+        check.instance(memory, MemoryManager, "memory")
+    if agent_id is not None:
+        validate_agent_id(agent_id)
+    check.flag(capture_args, "capture_args")
+    check.flag(capture_result, "capture_result")
+    if not callable(confidence):
+        check.optional_real(confidence, "confidence", low=0.0, high=1.0)
+    check.function(redact, "redact")
+    check.names(tags, "tags", optional=True)
 
 
 __all__ = ["ContextThreadPoolExecutor", "current_decision", "decision", "set_default_memory"]

@@ -84,7 +84,7 @@ class SignalType(str, Enum):
 
 
 class SignalPriority(IntEnum):
-    """Higher is delivered first; any integer is accepted."""
+    """Higher is delivered first; any integer in the signed 32-bit range is accepted."""
 
     LOW = 0
     NORMAL = 5

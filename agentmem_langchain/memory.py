@@ -5,6 +5,7 @@ Every write is durable when the call returns; every read sees the agent's own re
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -12,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic
 
+from . import _checks as check
 from ._aio import off_loop
 from .config import DEFAULT_DECISION_TTL
-from .errors import NotFoundError, ValidationError
+from .errors import NotFoundError, ValidationError, _repr
 from .models import (
     AgentId,
     AgentSignal,
@@ -25,17 +27,17 @@ from .models import (
     MemoryPattern,
     Page,
     StateCheckpoint,
-    enum_value,
     utcnow,
 )
 from .stores._common import epoch_seconds
 from .stores.base import MemoryStore
 from .stores.opening import open_store
-from .stores.rules import PATTERN_HISTORY_LIMIT, check_limit, store_pattern
+from .stores.rules import PATTERN_HISTORY_LIMIT, store_pattern
 
 if TYPE_CHECKING:
     from .capture.batch import Recorder
     from .coordination import MultiAgentCoordinator
+    from .learning.recommend import Recommendation
 
 
 _agent_id_adapter: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(AgentId)
@@ -48,7 +50,7 @@ def validate_agent_id(agent_id: str, field: str = "agent_id") -> str:
     except pydantic.ValidationError as exc:
         msg = exc.errors(include_url=False)[0]["msg"]
         raise ValidationError(
-            f"{field}: {msg} (got {agent_id!r})", field=field, value=agent_id
+            f"{field}: {msg} (got {_repr(agent_id)})", field=field, value=agent_id
         ) from None
 
 
@@ -62,7 +64,12 @@ class MemoryManager:
 
     ``store`` defaults to :func:`agentmem_langchain.stores.open_store` (``AGENTMEM_STORE``).
     Decisions get ``ttl = now + decision_ttl`` unless they carry their own (``None`` keeps
-    them forever).
+    them forever). ``store`` is a store object, never a path: for a SQLite file, pass
+    ``open_store("sqlite", sqlite_path="x.db")``.
+
+    Every method checks its arguments first: a wrong type or an out-of-range value raises
+    ``ValidationError`` naming the argument, and nothing is read or written. A list of names
+    (``targets``, ``with_agents``, ``options``...) must be a list: a single string is refused.
 
     What an agent calls per step has an async twin, named with an ``a`` in front
     (``await memory.alog_outcome(decision_id, success=True)``): the same checks, errors and
@@ -80,11 +87,12 @@ class MemoryManager:
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.agent_id = validate_agent_id(agent_id)
+        _check_store(store)
+        self.decision_ttl = check.duration(decision_ttl, "decision_ttl", optional=True)
+        #: What :meth:`now` calls (the capture hot paths call it directly).
+        self.clock: Callable[[], datetime] = check.function(clock, "clock", optional=False)
         self._owns_store = store is None
         self.store: MemoryStore = store if store is not None else open_store()
-        self.decision_ttl = decision_ttl
-        #: What :meth:`now` calls (the capture hot paths call it directly).
-        self.clock = clock
         self._coordinator: MultiAgentCoordinator | None = None
         from .capture.batch import replay_pending
 
@@ -97,11 +105,15 @@ class MemoryManager:
     # -- decisions ------------------------------------------------------------------------
 
     def prepare(self, record: DecisionRecord) -> DecisionRecord:
-        """Fill in what the manager owns (ttl) and check the record belongs to this agent."""
+        """Fill in what the manager owns (ttl), check the record belongs to this agent, and
+        mask secrets in its values (capture's rules: ``CaptureSettings``)."""
+        from .capture.redaction import masked_record
+
+        check.instance(record, DecisionRecord, "record")
         self._check_owner(record.agent_id, "record.agent_id")
         if record.ttl is None and self.decision_ttl is not None:
             record.ttl = epoch_seconds(record.timestamp + self.decision_ttl)
-        return record
+        return masked_record(record)
 
     def log_decision(self, record: DecisionRecord) -> str:
         """Store a decision now and return its id.
@@ -117,6 +129,8 @@ class MemoryManager:
                 else record.parent_decision_id
             )
         self.store.put_decision(record)
+        if record.outcome is not None:
+            self._count(record)
         return record.decision_id
 
     async def alog_decision(self, record: DecisionRecord) -> str:
@@ -125,25 +139,38 @@ class MemoryManager:
 
     def get_decision(self, decision_id: str) -> DecisionRecord | None:
         """The decision, or None if it does not exist (or has expired)."""
+        check.text(decision_id, "decision_id")
         self._await_pending_writes()
         return self.store.get_decision(self.agent_id, decision_id)
 
     async def aget_decision(self, decision_id: str) -> DecisionRecord | None:
         """Async twin of :meth:`get_decision`: the store I/O runs off the event loop."""
-        return await off_loop(self.get_decision, decision_id)
+        return await off_loop(self.get_decision, check.text(decision_id, "decision_id"))
 
     def update_outcome(
         self, decision_id: str, outcome: DecisionOutcome | Mapping[str, Any]
     ) -> DecisionRecord:
         """Attach (or replace) a decision's outcome; ``NotFoundError`` if there is none such."""
-        outcome = _as_outcome(outcome)
+        from .capture.redaction import masked_outcome
+
+        check.text(decision_id, "decision_id")
+        outcome = masked_outcome(_as_outcome(outcome))
         self._await_pending_writes()
-        return self.store.set_outcome(self.agent_id, decision_id, outcome)
+        record = self.store.set_outcome(self.agent_id, decision_id, outcome)
+        self._count(record)
+        return record
+
+    def _count(self, record: DecisionRecord) -> None:
+        """Count a decided outcome for :meth:`recommend` at once (never raises)."""
+        from .learning.evidence import count_quietly
+
+        count_quietly(self.store, record, self.now())
 
     async def aupdate_outcome(
         self, decision_id: str, outcome: DecisionOutcome | Mapping[str, Any]
     ) -> DecisionRecord:
         """Async twin of :meth:`update_outcome`: the store I/O runs off the event loop."""
+        check.text(decision_id, "decision_id")
         return await off_loop(self.update_outcome, decision_id, _as_outcome(outcome))
 
     def log_outcome(
@@ -156,6 +183,7 @@ class MemoryManager:
         **details: Any,
     ) -> DecisionRecord:
         """Record what happened after a decision (possibly much later, from another process)."""
+        check.text(decision_id, "decision_id")
         outcome = self._new_outcome(success, quality_score, latency_ms, error, details)
         return self.update_outcome(decision_id, outcome)
 
@@ -169,6 +197,7 @@ class MemoryManager:
         **details: Any,
     ) -> DecisionRecord:
         """Async twin of :meth:`log_outcome`: the store I/O runs off the event loop."""
+        check.text(decision_id, "decision_id")
         outcome = self._new_outcome(success, quality_score, latency_ms, error, details)
         return await off_loop(self.update_outcome, decision_id, outcome)
 
@@ -199,17 +228,9 @@ class MemoryManager:
         cursor: str | None = None,
     ) -> Page[DecisionRecord]:
         """One page of decisions, newest first; pass ``page.next_cursor`` back for the next."""
-        check_limit(limit)
+        filters = check.decision_filters(start, end, decision_type, success, limit, cursor)
         self._await_pending_writes()
-        return self.store.query_decisions(
-            self.agent_id,
-            start=start,
-            end=end,
-            decision_type=enum_value(decision_type),
-            success=success,
-            limit=limit,
-            cursor=cursor,
-        )
+        return self.store.query_decisions(self.agent_id, **filters)
 
     async def aquery_decisions(
         self,
@@ -221,7 +242,7 @@ class MemoryManager:
         cursor: str | None = None,
     ) -> Page[DecisionRecord]:
         """Async twin of :meth:`query_decisions`: the store I/O runs off the event loop."""
-        check_limit(limit)
+        check.decision_filters(start, end, decision_type, success, limit, cursor)
         return await off_loop(
             self.query_decisions, start, end, decision_type, success, limit, cursor
         )
@@ -238,12 +259,13 @@ class MemoryManager:
 
     def get_children(self, decision_id: str) -> list[DecisionRecord]:
         """The decisions made directly under ``decision_id``, oldest first."""
+        check.text(decision_id, "decision_id")
         self._await_pending_writes()
         return self.store.get_children(self.agent_id, decision_id)
 
     async def aget_children(self, decision_id: str) -> list[DecisionRecord]:
         """Async twin of :meth:`get_children`: the store I/O runs off the event loop."""
-        return await off_loop(self.get_children, decision_id)
+        return await off_loop(self.get_children, check.text(decision_id, "decision_id"))
 
     def get_decision_chain(self, decision_id: str) -> list[DecisionRecord]:
         """The whole chain ``decision_id`` belongs to (its trace, root first), oldest first.
@@ -257,16 +279,18 @@ class MemoryManager:
 
     async def aget_decision_chain(self, decision_id: str) -> list[DecisionRecord]:
         """Async twin of :meth:`get_decision_chain`: the store I/O runs off the event loop."""
+        check.text(decision_id, "decision_id")
         return await off_loop(self.get_decision_chain, decision_id)
 
     def decision_stats(self, start: datetime, end: datetime | None = None) -> DecisionStats:
         """Counts, success rate, confidence and latency for ``start <= timestamp < end``."""
+        start, end = check.window(start, end)
         self._await_pending_writes()
         return self.store.decision_stats(self.agent_id, start=start, end=end or self.now())
 
     async def adecision_stats(self, start: datetime, end: datetime | None = None) -> DecisionStats:
         """Async twin of :meth:`decision_stats`: the store I/O runs off the event loop."""
-        return await off_loop(self.decision_stats, start, end)
+        return await off_loop(self.decision_stats, *check.window(start, end))
 
     # -- patterns -------------------------------------------------------------------------
 
@@ -277,52 +301,95 @@ class MemoryManager:
         ``history``; ``StateConflictError`` if the pattern changed since it was read.
         Returns what was stored.
         """
+        check.instance(pattern, MemoryPattern, "pattern")
         self._check_owner(pattern.agent_id, "pattern.agent_id")
         return store_pattern(self.store, pattern, self.now())
 
     def get_pattern(self, pattern_id: str) -> MemoryPattern | None:
         """The agent's own pattern (latest version), or None."""
-        return self.store.get_pattern(self.agent_id, pattern_id)
+        return self.store.get_pattern(self.agent_id, check.text(pattern_id, "pattern_id"))
 
     async def aget_pattern(self, pattern_id: str) -> MemoryPattern | None:
         """Async twin of :meth:`get_pattern`: the store I/O runs off the event loop."""
-        return await off_loop(self.get_pattern, pattern_id)
+        return await off_loop(self.get_pattern, check.text(pattern_id, "pattern_id"))
 
     def get_patterns(
         self, min_confidence: float = 0.0, limit: int = 100, *, include_retired: bool = False
     ) -> list[MemoryPattern]:
-        """The agent's patterns with ``confidence >= min_confidence``, most confident first."""
-        check_limit(limit)
+        """The agent's patterns with ``confidence >= min_confidence``, most useful first:
+        by :func:`~agentmem_langchain.learning.stats.rank_score` (expected rate minus one
+        standard deviation), among the ``4 * limit`` most confident (at least 200)."""
+        min_confidence, limit, include_retired = check.pattern_filters(
+            min_confidence, limit, include_retired
+        )
+        from .learning.stats import rank_score
+
         page = self.store.list_patterns(
             self.agent_id,
             min_confidence=min_confidence,
             include_retired=include_retired,
-            limit=limit,
+            limit=min(max(4 * limit, 200), 1000),
         )
-        return page.items
+        return sorted(page.items, key=rank_score, reverse=True)[:limit]
 
     async def aget_patterns(
         self, min_confidence: float = 0.0, limit: int = 100, *, include_retired: bool = False
     ) -> list[MemoryPattern]:
         """Async twin of :meth:`get_patterns`: the store I/O runs off the event loop."""
-        check_limit(limit)
+        check.pattern_filters(min_confidence, limit, include_retired)
         return await off_loop(
             self.get_patterns, min_confidence, limit, include_retired=include_retired
         )
 
     def get_shared_patterns(self, limit: int = 100) -> list[MemoryPattern]:
         """Other agents' active patterns shared with this agent, most confident first."""
-        check_limit(limit)
-        return self.store.list_shared_patterns(self.agent_id, limit=limit)
+        return self.store.list_shared_patterns(self.agent_id, limit=check.page_limit(limit))
 
     async def aget_shared_patterns(self, limit: int = 100) -> list[MemoryPattern]:
         """Async twin of :meth:`get_shared_patterns`: the store I/O runs off the event loop."""
-        check_limit(limit)
-        return await off_loop(self.get_shared_patterns, limit)
+        return await off_loop(self.get_shared_patterns, check.page_limit(limit))
 
     def get_pattern_history(self, pattern_id: str) -> list[MemoryPattern]:
         """Every stored version of the pattern, oldest first."""
-        return self.store.get_pattern_history(self.agent_id, pattern_id)
+        return self.store.get_pattern_history(self.agent_id, check.text(pattern_id, "pattern_id"))
+
+    def recommend(
+        self,
+        decision_type: str,
+        options: list[str] | tuple[str, ...],
+        context: Mapping[str, Any] | None = None,
+        *,
+        policy: str = "thompson",
+        seed: int | None = None,
+    ) -> Recommendation:
+        """Which of ``options`` to take now in ``context``, from what this agent has seen
+        (every outcome logged so far, no consolidation needed) and patterns shared with it.
+
+        ``policy`` is ``"thompson"`` (default), ``"ucb"`` or ``"greedy"``; ``seed`` makes the
+        draw reproducible. See :mod:`agentmem_langchain.learning.recommend` for the rules.
+        """
+        from .learning.recommend import RecommendRequest, recommend
+
+        RecommendRequest.checked(decision_type, options, context, policy, seed)
+        return recommend(
+            self.store, self.agent_id, decision_type, options, context,
+            policy=policy, seed=seed, now=self.now(),
+        )  # fmt: skip
+
+    async def arecommend(
+        self,
+        decision_type: str,
+        options: list[str] | tuple[str, ...],
+        context: Mapping[str, Any] | None = None,
+        *,
+        policy: str = "thompson",
+        seed: int | None = None,
+    ) -> Recommendation:
+        """Async twin of :meth:`recommend`: the store I/O runs off the event loop."""
+        from .learning.recommend import RecommendRequest
+
+        request = RecommendRequest.checked(decision_type, options, context, policy, seed)
+        return await off_loop(request.run, self.store, self.agent_id, self.now())
 
     # -- state ----------------------------------------------------------------------------
 
@@ -340,6 +407,8 @@ class MemoryManager:
         ``memory.save_state(metrics={"cycles": 12})`` loads, changes and saves. A concurrent
         save in between raises ``StateConflictError``.
         """
+        if state is not None:
+            check.instance(state, AgentState, "state")
         if state is None:  # bad changes raise before the state is read
             _changed(
                 AgentState(agent_id=self.agent_id), config=config, metrics=metrics, status=status
@@ -358,6 +427,8 @@ class MemoryManager:
         status: str | None = None,
     ) -> AgentState:
         """Async twin of :meth:`save_state`: the store I/O runs off the event loop."""
+        if state is not None:
+            check.instance(state, AgentState, "state")
         if state is None:  # the worker loads the state; bad changes raise here, before that
             _changed(
                 AgentState(agent_id=self.agent_id), config=config, metrics=metrics, status=status
@@ -377,7 +448,7 @@ class MemoryManager:
 
     def checkpoint(self, name: str | None = None) -> StateCheckpoint:
         """Snapshot the current state. ``NotFoundError`` if no state was saved yet."""
-        return self.store.create_checkpoint(self.agent_id, name)
+        return self.store.create_checkpoint(self.agent_id, check.optional_text(name, "name"))
 
     def list_checkpoints(self) -> list[StateCheckpoint]:
         """Checkpoints, newest first."""
@@ -385,7 +456,7 @@ class MemoryManager:
 
     def rollback(self, to: str | None = None) -> AgentState:
         """Restore the newest checkpoint, or the one named (or with the id) ``to``."""
-        return self.store.rollback(self.agent_id, to)
+        return self.store.rollback(self.agent_id, check.optional_text(to, "to"))
 
     # -- signals --------------------------------------------------------------------------
 
@@ -438,6 +509,9 @@ class MemoryManager:
         ttl: timedelta | None = timedelta(hours=24),
     ) -> AgentSignal:
         """Async twin of :meth:`publish_signal`: the store I/O runs off the event loop."""
+        from .coordination import check_signal
+
+        check_signal(signal_type, payload, targets, capability, broadcast, priority, ttl)
         return await off_loop(
             self.publish_signal,
             signal_type,
@@ -451,13 +525,11 @@ class MemoryManager:
 
     def get_pending_signals(self, limit: int = 10) -> list[AgentSignal]:
         """Signals waiting for this agent, highest priority first, then oldest (not claimed)."""
-        check_limit(limit)
-        return self.coordinator.pending_signals(self.agent_id, limit=limit)
+        return self.coordinator.pending_signals(self.agent_id, limit=check.page_limit(limit))
 
     async def aget_pending_signals(self, limit: int = 10) -> list[AgentSignal]:
         """Async twin of :meth:`get_pending_signals`: the store I/O runs off the event loop."""
-        check_limit(limit)
-        return await off_loop(self.get_pending_signals, limit)
+        return await off_loop(self.get_pending_signals, check.page_limit(limit))
 
     def claim_signals(
         self, limit: int = 10, lease: timedelta = timedelta(seconds=30)
@@ -469,23 +541,25 @@ class MemoryManager:
         self, limit: int = 10, lease: timedelta = timedelta(seconds=30)
     ) -> list[AgentSignal]:
         """Async twin of :meth:`claim_signals`: the store I/O runs off the event loop."""
+        check.page_limit(limit)
+        check.duration(lease, "lease")
         return await off_loop(self.claim_signals, limit, lease)
 
     def mark_signal_processed(self, signal_id: str) -> bool:
         """Mark a signal processed for this agent; False if it already was."""
-        return self.coordinator.ack(self.agent_id, signal_id)
+        return self.coordinator.ack(self.agent_id, check.text(signal_id, "signal_id"))
 
     async def amark_signal_processed(self, signal_id: str) -> bool:
         """Async twin of :meth:`mark_signal_processed`: the store I/O runs off the event loop."""
-        return await off_loop(self.mark_signal_processed, signal_id)
+        return await off_loop(self.mark_signal_processed, check.text(signal_id, "signal_id"))
 
     def release_signal(self, signal_id: str) -> None:
         """Give a claimed signal back at once (it is pending again for this agent)."""
-        self.coordinator.nack(self.agent_id, signal_id)
+        self.coordinator.nack(self.agent_id, check.text(signal_id, "signal_id"))
 
     async def arelease_signal(self, signal_id: str) -> None:
         """Async twin of :meth:`release_signal`: the store I/O runs off the event loop."""
-        await off_loop(self.release_signal, signal_id)
+        await off_loop(self.release_signal, check.text(signal_id, "signal_id"))
 
     def share_pattern(self, pattern_id: str, with_agents: list[str]) -> MemoryPattern:
         """Let ``with_agents`` read this agent's pattern (stored as a new version)."""
@@ -506,11 +580,12 @@ class MemoryManager:
         """
         from .capture.batch import flush_all
 
+        timeout = check.optional_real(timeout, "timeout", low=0)
         return flush_all(timeout, agent_id=self.agent_id, store=self.store)
 
     async def aflush(self, timeout: float | None = None) -> bool:
         """Async twin of :meth:`flush`: the waiting happens off the event loop."""
-        return await off_loop(self.flush, timeout)
+        return await off_loop(self.flush, check.optional_real(timeout, "timeout", low=0))
 
     @property
     def recorder(self) -> Recorder:
@@ -561,7 +636,22 @@ class MemoryManager:
 def _as_outcome(outcome: DecisionOutcome | Mapping[str, Any]) -> DecisionOutcome:
     if isinstance(outcome, DecisionOutcome):
         return outcome
+    check.mapping(outcome, "outcome", optional=False)
     return DecisionOutcome.model_validate(dict(outcome))
+
+
+def _check_store(store: object) -> None:
+    """``store`` is None or a store object; a path is refused, with what to write instead."""
+    if store is None or isinstance(store, MemoryStore):
+        return
+    if isinstance(store, (str, bytes, os.PathLike)):
+        raise check.fail(
+            "store",
+            "expected a MemoryStore, not a path; for a SQLite file write "
+            f"store=open_store('sqlite', sqlite_path={os.fsdecode(store)!r})",
+            store,
+        )
+    raise check.fail("store", f"expected a MemoryStore, not a {type(store).__name__}", store)
 
 
 def _changed(

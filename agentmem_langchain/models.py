@@ -376,8 +376,8 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
-class DecisionStats(BaseModel):
-    """An agent's decisions in a time window, summed up (``DecisionLogger.get_decision_stats``)."""
+class _StatsFields(BaseModel):
+    """The typed fields of a ``DecisionStats`` (what its attributes return)."""
 
     agent_id: str
     start: datetime
@@ -392,12 +392,71 @@ class DecisionStats(BaseModel):
     latency_p95_ms: float | None = None
     by_type: dict[str, int] = Field(default_factory=dict)
 
-    def __getitem__(self, key: str) -> Any:
-        """Dict-style access: ``stats['success_rate']`` is ``stats.success_rate``."""
+
+class DecisionStats(dict[str, Any]):
+    """An agent's decisions in a time window, summed up (``DecisionLogger.get_decision_stats``).
+
+    A read-only mapping of plain JSON values, as a dict: ``stats["success_rate"]``,
+    ``stats.get("pending")``, ``dict(stats)`` and ``json.dumps(stats)`` work, with ``start``
+    and ``end`` as ISO-8601 text. The attributes are typed (``stats.start`` is a
+    ``datetime``). Changing it raises ``TypeError``.
+
+    >>> stats = DecisionStats(agent_id="a", start=utcnow(), end=utcnow(), total=2)
+    >>> stats.total == stats["total"] == 2
+    True
+    """
+
+    agent_id: str
+    start: datetime
+    end: datetime
+    total: int
+    successes: int
+    failures: int
+    pending: int
+    success_rate: float
+    avg_confidence: float | None
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    by_type: dict[str, int]
+
+    def __init__(self, **fields: Any) -> None:
         try:
-            return getattr(self, key)
-        except AttributeError:
-            raise KeyError(key) from None
+            typed = _StatsFields(**fields)
+        except pydantic.ValidationError as exc:
+            raise ValidationError.from_pydantic(exc) from None
+        super().__init__(typed.model_dump(mode="json"))
+        object.__setattr__(self, "_typed", typed)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "_typed":
+            raise AttributeError(name)
+        return getattr(self._typed, name)
+
+    def model_dump(self, *, mode: str = "python") -> dict[str, Any]:
+        """The fields as a new dict: typed (``mode="python"``) or as JSON values (``"json"``)."""
+        fields: dict[str, Any] = self._typed.model_dump(mode=mode)
+        return fields
+
+    def model_dump_json(self, *, indent: int | None = None) -> str:
+        """The fields as JSON text."""
+        text: str = self._typed.model_dump_json(indent=indent)
+        return text
+
+    def __repr__(self) -> str:
+        return f"DecisionStats({self._typed!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_stats, (self._typed.model_dump(),))
+
+    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("DecisionStats is read-only")
+
+    __setitem__ = __delitem__ = __setattr__ = __delattr__ = _read_only
+    clear = pop = popitem = setdefault = update = __ior__ = _read_only
+
+
+def _stats(fields: dict[str, Any]) -> DecisionStats:
+    return DecisionStats(**fields)
 
 
 __all__ = [

@@ -13,6 +13,11 @@ measured in the same process: each case's ratio to it is taken per process, so a
 process does not move the ratio. Reported: the median over the processes of each process's
 median, the range over the processes, and the p95. Also reported: how long the recorder
 thread takes per record (``to_record`` + write to an ``InMemoryStore``), off the caller's path.
+
+Masking secrets by value (on by default) is measured apart: the same decorated function with
+masking on and with it off (``mask_values=False``, a second recorder in the same process),
+called back to back; the difference, divided by the number of strings in the argument, is
+the cost per captured string.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentmem_langchain import MemoryManager
+from agentmem_langchain.capture import RecorderSettings, default_settings, set_default_settings
 from agentmem_langchain.decorators import current_decision, decision
 from agentmem_langchain.testing import InMemoryStore
 from benchmarks.results import machine, run_child, write_section
@@ -35,6 +41,17 @@ from benchmarks.results import machine, run_child, write_section
 SOURCES = ["coinglass", "cryptoquant", "glassnode"]
 BASELINE = "small args, sync"
 SIZES = {"100 B argument": 100, "1 KB argument": 1_000, "32 KB argument": 32_000}
+_PROSE = (
+    "Funding turned negative on two venues at 08:00 UTC while open interest kept rising; "
+    "the model prefers the low-latency source with the fresher order book. "
+)
+#: Arguments for the masking cost: (argument, number of strings in it).
+MASKING_CASES: dict[str, tuple[Any, int]] = {
+    "3 short strings": (SOURCES, 3),
+    "1 sentence (150 chars)": ([_PROSE], 1),
+    "prose, 4,000 chars (cut)": ([_PROSE * 40], 1),
+    "1 KB table": (None, 0),  # filled in from payload() below
+}
 
 
 def _plain(sources: list[str], budget: int = 2) -> dict[str, Any]:
@@ -130,6 +147,56 @@ def _recorder_cost_us(memory: MemoryManager, decorated: Any, count: int) -> floa
     return (time.perf_counter() - started) / count * 1e6
 
 
+def _masking_cost(calls: int, burst: int) -> dict[str, Any]:
+    """Per case: a call with masking by value on minus the same call with it off, paired."""
+    on = MemoryManager("bench-agent", store=InMemoryStore())
+    previous = default_settings()
+    set_default_settings(RecorderSettings(mask_values=False))
+    try:
+        off = MemoryManager("bench-agent", store=InMemoryStore())
+        off.recorder  # noqa: B018 - made now, with masking off
+    finally:
+        set_default_settings(previous)
+    table = payload(1_000)
+    cases = dict(MASKING_CASES)
+    cases["1 KB table"] = (table, 1 + len(table["rows"]))
+    masked = decision("source_selection", memory=on)(_table)
+    unmasked = decision("source_selection", memory=off)(_table)
+    out: dict[str, Any] = {}
+    for name, (argument, strings) in cases.items():
+        args = (argument,)
+        _paired(unmasked, masked, args, min(2_000, calls), burst, (on, off))  # warm-up
+        summary = _summary(_paired(unmasked, masked, args, calls, burst, (on, off)))
+        out[name] = {**summary, "strings": strings}
+        out[name]["per_string_us"] = summary["median_us"] / max(strings, 1)
+    return out
+
+
+def _paired(
+    first: Callable[..., Any],
+    second: Callable[..., Any],
+    args: tuple[Any, ...],
+    calls: int,
+    burst: int,
+    memories: tuple[MemoryManager, ...],
+) -> list[float]:
+    samples: list[float] = []
+    clock = time.perf_counter_ns
+    for start in range(0, calls, burst):
+        gc.disable()
+        for _ in range(min(burst, calls - start)):
+            t0 = clock()
+            first(*args)
+            t1 = clock()
+            second(*args)
+            t2 = clock()
+            samples.append(((t2 - t1) - (t1 - t0)) / 1000)
+        gc.enable()
+        for memory in memories:
+            memory.flush(timeout=60)
+    return samples
+
+
 def _summary(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
@@ -163,6 +230,7 @@ def child(calls: int, burst: int) -> dict[str, Any]:
     figures["recorder_thread_us_per_record"] = _recorder_cost_us(memory, cases[BASELINE][1], 5_000)
     stats = memory.recorder.stats()
     figures["dropped"], figures["spilled"] = stats.dropped, stats.spilled
+    figures["masking"] = _masking_cost(calls, burst)
     return figures
 
 
@@ -186,8 +254,18 @@ def _aggregate(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "p95_us": _spread([run["cases"][name]["p95_us"] for run in runs]),
             "ratio_to_baseline": _spread(ratios),
         }
+    masking = {
+        name: {
+            "median_us": _spread([run["masking"][name]["median_us"] for run in runs]),
+            "p95_us": _spread([run["masking"][name]["p95_us"] for run in runs]),
+            "per_string_us": _spread([run["masking"][name]["per_string_us"] for run in runs]),
+            "strings": runs[0]["masking"][name]["strings"],
+        }
+        for name in runs[0]["masking"]
+    }
     return {
         "cases": cases,
+        "masking": masking,
         "recorder_thread_us_per_record": _spread(
             [run["recorder_thread_us_per_record"] for run in runs], 1
         ),
@@ -230,8 +308,32 @@ def _markdown(command: str, options: argparse.Namespace, figures: dict[str, Any]
             f"{slowest:.1f} µs). Off the caller's path, the capture thread needs about "
             f"{recorder['median']:.0f} µs per record (build, validate, write to InMemoryStore); "
             f"dropped {figures['dropped']}, spilled {figures['spilled']}.",
+            "",
+            "### Masking secrets by value: cost per captured string",
+            "",
+            "| argument | strings | masking on - off, median µs | per process | p95 µs | "
+            "per string µs |",
+            "|---|---|---|---|---|---|",
+            *_masking_rows(figures["masking"]),
+            "",
+            "Each sample: the same decorated function with masking by value on (the default) "
+            "and off (`mask_values=False`, a second recorder in the same process), called back "
+            "to back; the difference is what masking adds to the caller's call. Masking by key "
+            "name is in both. The case rows above include masking (it is on by default).",
         ]
     )
+
+
+def _masking_rows(masking: dict[str, Any]) -> list[str]:
+    rows = []
+    for name, case in masking.items():
+        median, p95, per = case["median_us"], case["p95_us"], case["per_string_us"]
+        rows.append(
+            f"| {name} | {case['strings']} | {median['median']:.2f} | "
+            f"{median['min']:.2f} to {median['max']:.2f} | {p95['median']:.2f} | "
+            f"{per['median']:.2f} |"
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

@@ -17,6 +17,12 @@ LatencyP95        Milliseconds  nearest-rank 95th percentile of recorded latenci
 AvgConfidence     None          mean confidence (0 to 1)
 ================  ============  ===================================================
 
+One more metric watches delivery rather than decisions: ``JournalPending`` (Count, dimension
+``TablePrefix``), the entries a process's capture journal holds for a store that has not
+taken them yet (:func:`journal_datum`). It grows while the store is unreachable or throttling.
+:meth:`CloudWatchExporter.metrics_for` (and so ``publish``) includes it for a memory on
+DynamoDB.
+
 Publish once per window (every 5 minutes for ``window=timedelta(minutes=5)``) so that the
 counts summed over a period are the decisions of that period.
 
@@ -185,11 +191,13 @@ class CloudWatchExporter:
         Given a ``DecisionStats`` instead of a ``MemoryManager``, ``window`` is not used and
         per type only ``DecisionCount`` is known (``stats.by_type`` holds counts only).
         """
+        journal: list[MetricDatum] = []
         if isinstance(memory_or_stats, DecisionStats):
             stats, at = memory_or_stats, memory_or_stats.end
             typed: dict[str, DecisionStats] = {}
         else:
             stats, typed, at = _window_stats(memory_or_stats, window, by_type)
+            journal = _journal_of(memory_or_stats, at)
         agent = (("AgentId", stats.agent_id),)
         datums = _datums(stats, agent, at)
         for decision_type in sorted(stats.by_type) if by_type else ():
@@ -200,7 +208,7 @@ class CloudWatchExporter:
                 datums.append(
                     MetricDatum("DecisionCount", stats.by_type[decision_type], "Count", dims, at)
                 )
-        return datums
+        return datums + journal
 
     def publish(
         self,
@@ -254,6 +262,36 @@ class CloudWatchExporter:
             out.write(line + "\n")
         out.flush()
         return len(lines)
+
+
+JOURNAL_METRIC = "JournalPending"
+"""The metric of :func:`journal_datum` (the deployment template alarms on its growth)."""
+
+
+def journal_datum(pending: int, table_prefix: str, at: datetime) -> MetricDatum:
+    """``JournalPending``: ``pending`` journal entries waiting for the store of
+    ``table_prefix`` (its dimension ``TablePrefix``), stamped ``at``.
+
+    >>> from datetime import datetime, timezone
+    >>> journal_datum(3, "agentmem_", datetime(2026, 1, 1, tzinfo=timezone.utc)).dimensions
+    (('TablePrefix', 'agentmem_'),)
+    """
+    if isinstance(pending, bool) or not isinstance(pending, int) or pending < 0:
+        raise ValidationError(
+            f"pending: a count of journal entries (got {pending!r})", field="pending", value=pending
+        )
+    dims = (("TablePrefix", dimension_value(table_prefix)),)
+    return MetricDatum(JOURNAL_METRIC, float(pending), "Count", dims, at)
+
+
+def _journal_of(memory: MemoryManager, at: datetime) -> list[MetricDatum]:
+    """``JournalPending`` of a DynamoDB-backed memory: the entries its store's journal holds
+    on this host (none for other stores, whose tables have no prefix to alarm on)."""
+    names = getattr(getattr(memory.store, "client_manager", None), "names", None)
+    prefix = getattr(names, "prefix", None)
+    if not isinstance(prefix, str):
+        return []
+    return [journal_datum(memory.recorder.pending_replay(), prefix, at)]
 
 
 # -- statistics -------------------------------------------------------------------------------
@@ -589,6 +627,7 @@ def _one_line(text: str) -> str:
 
 __all__ = [
     "DEFAULT_NAMESPACE",
+    "JOURNAL_METRIC",
     "CloudWatchExporter",
     "DashboardResult",
     "MetricDatum",
@@ -596,4 +635,5 @@ __all__ = [
     "dashboard_body",
     "dimension_value",
     "emf_documents",
+    "journal_datum",
 ]

@@ -41,6 +41,7 @@ from .record import (
 )
 from .values import (
     CaptureSettings,
+    LenientJSON,
     Redactor,
     clean_text,
     cut_text,
@@ -142,6 +143,7 @@ class _ProblemLog:
     def __init__(self, interval: float = 60.0) -> None:
         self.interval = interval
         self.count = 0
+        self.logged = 0  # lines written
         self._lock = threading.Lock()
         self._last: dict[str, float] = {}
         self._suppressed: dict[str, int] = {}
@@ -154,6 +156,7 @@ class _ProblemLog:
                 self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
                 return
             self._last[kind] = now
+            self.logged += 1
             hidden = self._suppressed.pop(kind, 0)
         tail = f" ({hidden} similar problems not logged)" if hidden else ""
         if exc is not None:
@@ -311,7 +314,7 @@ class CapturedDecision:
                 self.context_extra = {}
             self.tags = snap.snapshot_tags(self.tags) if self.tags else []
             if self.error is not None:
-                self._freeze_error(snap.limit)
+                self._freeze_error(snap)
         except Exception as exc:  # a guard: what could not be copied is not kept
             report_problem("record", f"decision {self.decision_id}: values withheld", exc)
             self.inputs, self.result, self.context_extra = "[withheld: snapshot failed]", None, {}
@@ -319,12 +322,12 @@ class CapturedDecision:
         self.size = size
         self.frozen = True
 
-    def _freeze_error(self, limit: int) -> None:
+    def _freeze_error(self, snap: LenientJSON) -> None:
         error = self.error
         if self.error_type is None:
             self.error_type = clean_text(type(error).__qualname__)
         if self.error_message is None:
-            self.error_message = cut_text(_safe_str(error), limit)
+            self.error_message = cut_text(snap.masked(_safe_str(error)), snap.limit)
 
     def to_record(
         self, settings: CaptureSettings | None = None, warn: Warn | None = None
@@ -376,7 +379,9 @@ class CapturedDecision:
             "parent_decision_id": self.parent_decision_id,
             "trace_id": self.trace_id or self.parent_decision_id,
             "context": _context(data["inputs"], data["context"]),
-            "reasoning": clean_reasoning(self.reasoning, say) if self.reasoning else {},
+            "reasoning": (
+                clean_reasoning(self.reasoning, _at_site(say, self)) if self.reasoning else {}
+            ),
             "outcome": self._outcome(settings),
             "ttl": epoch_seconds(self.started_at + self.ttl) if self.ttl is not None else None,
             "tags": list(self.tags),
@@ -408,11 +413,13 @@ class CapturedDecision:
         latency = self.latency_ms
         if latency is not None and not (0.0 <= latency < float("inf")):
             latency = None
-        details = {"traceback": _tail(trace, settings.max_traceback_chars)} if trace else {}
+        masked = snapshotter(settings).masked  # an exception's text may quote a secret
+        limit = settings.max_traceback_chars
+        details = {"traceback": _tail(trace, limit, masked)} if trace else {}
         if type(error_type) is str:
             error_type = clean_text(error_type)
         if type(message) is str:
-            message = cut_text(message, settings.max_value_chars)
+            message = cut_text(masked(message), settings.max_value_chars)
         fields: dict[str, Any] = {
             "success": bool(self.success),
             "latency_ms": latency,
@@ -429,6 +436,29 @@ class CapturedDecision:
 
 def _report_record_problem(message: str) -> None:
     report_problem("record", message)
+
+
+_warned_sites: set[str] = set()  # call sites whose dropped reasoning value was logged
+
+
+def _at_site(say: Warn, captured: CapturedDecision) -> Warn:
+    """``say`` for reasoning values dropped (an invalid confidence, ...), naming the call
+    site (function or run); each site's first one is logged even while other sites'
+    problems are rate-limited, and the site's later ones are only counted."""
+    site = str(captured.metadata.get("function") or captured.decision_type)
+
+    def warn(message: str) -> None:
+        text = f"{message} (at {site})"
+        if site in _warned_sites or len(_warned_sites) >= 10_000:
+            say(text)
+            return
+        _warned_sites.add(site)
+        logged = problems.logged
+        say(text)
+        if problems.logged == logged:  # say's line was rate-limited: the site's own kind
+            report_problem(f"reasoning at {site}", text)
+
+    return warn
 
 
 def _captured_data(
@@ -503,13 +533,13 @@ def _format_traceback(exc: BaseException) -> str:
         return ""
 
 
-def _tail(text: Any, limit: int) -> Any:
+def _tail(text: Any, limit: int, masked: Callable[[str], str]) -> Any:
     # The innermost frames (the end of a traceback) say most about the failure.
     if type(text) is not str:
         return text  # not text: validation refuses it
     if len(text) <= limit:
-        return clean_text(text)
-    return clean_text(f"…[truncated {len(text) - limit} chars]" + text[-limit:])
+        return clean_text(masked(text))
+    return clean_text(f"…[truncated {len(text) - limit} chars]" + masked(text[-limit:]))
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from .. import _checks as check
 from .decision import CapturedDecision, ParentResolver, report_problem
 
 T = TypeVar("T")
@@ -103,6 +104,11 @@ class ContextThreadPoolExecutor(ThreadPoolExecutor):
     Decorated functions submitted here become children of the decision that submitted them
     (a plain executor starts each task in an empty context).
     """
+
+    def __init__(self, max_workers: int | None = None, *args: Any, **kwargs: Any) -> None:
+        if max_workers is not None:
+            check.integer(max_workers, "max_workers", low=1)
+        super().__init__(max_workers, *args, **kwargs)
 
     def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
         context = contextvars.copy_context()

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from .._files import private_dir
 from ..models import DecisionOutcome, DecisionRecord
 from ..stores.base import EncodedDecision
 
@@ -269,11 +270,6 @@ def encode_lines(entries: list[Entry]) -> tuple[list[bytes], list[tuple[Entry, s
 
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-def private_dir(path: Path) -> None:
-    """Create ``path`` (and parents) readable by its owner only, if missing."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
 
 def _private_open(path: Path) -> IO[bytes]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from .decision import CapturedDecision, _format_traceback, _safe_str
 from .journal import Entry
+from .secrets import masker_for
 from .values import clean_text
 
 #: The fields a captured line keeps, all JSON-safe once the decision is frozen.
@@ -81,6 +82,8 @@ def captured_entry(item: CapturedDecision, source: str) -> Entry:
             fields["error_message"] = message
         if not fields["traceback"]:
             fields["traceback"] = trace
+    elif type(fields["error_message"]) is str:  # a handled error's text (a hook set it)
+        fields["error_message"] = _masked(fields["error_message"])
     return {"src": source, "units": 1, "agent": item.agent_id, "kind": "captured", "c": fields}
 
 
@@ -104,6 +107,8 @@ def captured_rows_entry(items: Sequence[CapturedDecision], source: str) -> Entry
                 row[_ERROR_MESSAGE] = message
             if not row[_TRACEBACK]:
                 row[_TRACEBACK] = trace
+        elif type(row[_ERROR_MESSAGE]) is str:
+            row[_ERROR_MESSAGE] = _masked(row[_ERROR_MESSAGE])
         rows.append(row)
     return {
         "src": source,
@@ -152,12 +157,19 @@ def captured_from_entry(entry: Entry) -> CapturedDecision:
     return item
 
 
+def _masked(text: str) -> str:
+    """``text`` with secrets of known formats masked: a journal is at rest too."""
+    mask = masker_for()
+    return mask(text) if mask is not None else text
+
+
 def _described(error: BaseException) -> tuple[str, str, str]:
-    """The error's type name, message and traceback, as text any encoder takes."""
+    """The error's type name, message and traceback (secrets masked), as text any encoder
+    takes."""
     return (
         type(error).__qualname__,
-        clean_text(_safe_str(error)),
-        clean_text(_format_traceback(error)),
+        clean_text(_masked(_safe_str(error))),
+        clean_text(_masked(_format_traceback(error))),
     )
 
 

@@ -2,12 +2,15 @@
 
 Unlike :mod:`agentmem_langchain.serialization` (which rejects what it cannot store), these
 rules never raise: whatever cannot be converted is kept as its (truncated) ``repr``, NaN and
-infinity become ``None``, and values of keys that look like secrets become ``"***"``.
+infinity become ``None``, values of keys that look like secrets become ``"***"``, and so do
+secrets of known formats inside any string (:mod:`.secrets`).
 The reasoning fields' own rules are in :mod:`agentmem_langchain.capture.reasoning`.
 
 >>> from agentmem_langchain.capture import CaptureSettings
 >>> LenientJSON(CaptureSettings()).value({"api_key": "sk-1", "n": float("nan"), "s": {3, 1}})
 {'api_key': '***', 'n': None, 's': [1, 3]}
+>>> LenientJSON(CaptureSettings()).value(["ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"])
+['ghp_***']
 """
 
 from __future__ import annotations
@@ -41,11 +44,17 @@ from .reasoning import (
     str_list,
     text_of,
 )
+from .secrets import MASK, check_options, masker_for
 
 #: ``redact(data) -> data | None``: ``data`` is ``{"inputs", "result", "context"}`` as JSON
 #: copies; return the changed dict (or change it in place and return None).
 Redactor = Callable[[dict[str, Any]], "dict[str, Any] | None"]
-DEFAULT_SECRET_KEYS = r"api[_-]?key|password|passwd|secret|token|authorization|credential"
+#: Mapping keys (searched, case-insensitive) whose values are masked whatever they hold.
+DEFAULT_SECRET_KEYS = (
+    r"api[_-]?key|apikey|password|passwd|passphrase|secret|token|authorization|credential"
+    r"|private[_-]?key|cookie|session[_-]?id|signature|connection[_-]?string"
+    r"|(?<![a-z])(?:pwd|dsn)(?![a-z])"  # short names: whole words only (not "fundsnapshot")
+)
 
 
 @dataclass(frozen=True)
@@ -58,17 +67,27 @@ class CaptureSettings:
     copied: see :class:`~agentmem_langchain.capture.values.LenientJSON`); so are the
     rationale, each tag and the error message. ``secret_keys``: a
     regular expression (case-insensitive, searched in each mapping key) whose values are
-    replaced by ``"***"``. ``redact``: a hook applied to every record after the decision's own.
+    replaced by ``"***"`` (``""``: no key is). ``mask_values``: secrets of known formats
+    inside strings are masked (:mod:`.secrets`); ``secret_patterns``: more regular
+    expressions whose matches are masked (a group named ``keep`` is kept); ``masker``:
+    ``str -> str`` applied to every captured string after them (what it raises withholds the
+    string). ``redact``: a hook applied to every record after the decision's own.
     """
 
     max_value_chars: int = 4_000
     max_traceback_chars: int = 4_000
     secret_keys: str = DEFAULT_SECRET_KEYS
     redact: Redactor | None = None
+    mask_values: bool = True
+    secret_patterns: tuple[str, ...] = ()
+    masker: Callable[[str], str] | None = None
+
+    def __post_init__(self) -> None:
+        check_options(self.secret_keys, self.secret_patterns, self.masker)
 
 
-MASK = "***"
 MAX_DEPTH = 32
+_MASK_WINDOW = 256  # a secret cut by the size limit is still found if it starts before it
 _UNLIMITED = sys.maxsize
 _SMALL = 2**63  # ints within it are kept without a look at their size
 # Lone surrogates are the only str content UTF-8 cannot encode.
@@ -152,6 +171,14 @@ class LenientJSON:
     def __init__(self, settings: CaptureSettings) -> None:
         self.limit = settings.max_value_chars
         self.secret = _secret_keys(settings.secret_keys) if settings.secret_keys else None
+        self.mask = masker_for(settings.secret_patterns, settings.masker, settings.mask_values)
+
+    def masked(self, text: str) -> str:
+        """``text`` with its secrets masked (in the part a cut to size keeps)."""
+        mask, end = self.mask, self.limit + _MASK_WINDOW
+        if mask is None:
+            return text
+        return mask(text) if len(text) <= end else mask(text[:end]) + text[end:]
 
     def value(self, value: Any) -> Any:
         """``value`` as JSON-able data, whole (only a ``repr`` is cut)."""
@@ -173,8 +200,9 @@ class LenientJSON:
         A string longer than ``max_value_chars`` is cut (with the marker); anything else is
         converted under the budget (see the class)."""
         kind = type(value)
-        limit = self.limit
+        limit, mask = self.limit, self.mask
         if kind is str:
+            value = self.masked(value) if mask is not None else value
             if len(value) <= limit:
                 return (value if value.isascii() else clean_text(value)), len(value) + 2
             return cut_text(value, limit), limit + 24
@@ -190,7 +218,8 @@ class LenientJSON:
         ):
             joined = "".join(value)  # short ASCII text only: copied as it is
             if len(joined) + 4 * len(value) <= limit and joined.isascii():
-                return value[:], len(joined) + 4 * len(value) + 2
+                kept = value[:] if mask is None else [mask(text) for text in value]
+                return kept, len(joined) + 4 * len(value) + 2
         budget = [limit]
         out: Any
         try:
@@ -225,14 +254,14 @@ class LenientJSON:
             return out, size + 30
         out = {}
         size = 2
-        limit, secret = self.limit, self.secret
+        limit, secret, mask = self.limit, self.secret, self.mask
         for key, item in value.items():
             if type(key) is not str or len(key) > limit or not key.isascii():
                 key = self._name(key)
             if secret is not None and secret.seen.get(key) is not False and secret(key):
                 out[key] = MASK
             elif type(item) is str and len(item) <= limit and item.isascii():
-                out[key] = item
+                out[key] = item if mask is None else mask(item)
                 size += len(item)
             elif (
                 item is None
@@ -248,7 +277,8 @@ class LenientJSON:
                 and len(joined := "".join(item)) + 4 * len(item) <= limit
                 and joined.isascii()
             ):
-                out[key] = item[:]  # short ASCII text only, as snapshot() would keep it
+                # Short ASCII text only, as snapshot() would keep it.
+                out[key] = item[:] if mask is None else [mask(text) for text in item]
                 size += len(joined) + 4 * len(item)
             else:
                 out[key], used = self.snapshot(item, depth + 1)
@@ -266,7 +296,7 @@ class LenientJSON:
         kind = type(value)
         if kind is str:
             if len(value) <= self.limit and value.isascii():
-                return value
+                return value if self.mask is None else self.mask(value)
             return self.snapshot(value)[0]
         if kind is dict:
             return self.snapshot_mapping(value)[0]
@@ -320,7 +350,8 @@ class LenientJSON:
                     out[name] = kept = self._scores(value)
                     size += 16 * len(kept) if isinstance(kept, dict) else 16
                 elif name == "rationale":
-                    text = cut_text(value if type(value) is str else text_of(value), self.limit)
+                    text = value if type(value) is str else text_of(value)
+                    text = cut_text(self.masked(text), self.limit)
                     out[name] = text
                     size += len(text)
                 else:
@@ -406,7 +437,7 @@ class LenientJSON:
 
     def _repr(self, value: Any) -> str:
         try:
-            text = repr(value)
+            text = self.masked(repr(value))
         except Exception:
             text = f"<{type(value).__name__} object>"
         return truncate_text(text, self.limit)
@@ -432,7 +463,7 @@ class LenientJSON:
         kind = type(value)
         # The exact built-in types first: the same results as the general rules below.
         if kind is str:
-            return self._text(value, budget)
+            return self._text(value if self.mask is None else self.masked(value), budget)
         if kind is dict:
             return self._mapping(value, depth, budget)
         if value is None or kind is bool:
@@ -452,7 +483,7 @@ class LenientJSON:
         if isinstance(value, Enum):
             return self._convert(value.value, depth + 1, budget)
         if isinstance(value, str):
-            return self._text(str.__str__(value), budget)
+            return self._convert(str.__str__(value), depth, budget)
         if isinstance(value, (bool, int, float)):
             return self._convert(_plain_number(value), depth, budget)
         if isinstance(value, Mapping):
@@ -489,7 +520,7 @@ class LenientJSON:
     def _mapping(self, value: Mapping[Any, Any], depth: int, budget: Budget) -> dict[str, Any]:
         # Plain keys and values are copied inline (a call each costs more than the copy).
         out: dict[str, Any] = {}
-        secret = self.secret
+        secret, mask = self.secret, self.mask
         plain_values = depth < MAX_DEPTH  # a str, bool or None item is kept as it is
         left = budget[0] - 1
         for index, (key, item) in enumerate(value.items()):
@@ -520,7 +551,7 @@ class LenientJSON:
                 kind = type(item)
                 if kind is str:
                     if len(item) + 2 <= left and item.isascii():
-                        out[name] = item
+                        out[name] = item if mask is None else mask(item)
                         left -= len(item) + 2
                         continue
                 elif item is None or kind is bool:
@@ -546,11 +577,12 @@ class LenientJSON:
 
     def _sequence(self, items: list[Any], total: int, depth: int, budget: Budget) -> list[Any]:
         plain = depth < MAX_DEPTH  # items at the next depth are still converted, not repr'd
+        mask = self.mask
         if plain and len(items) <= MAX_ITEMS and _STR.issuperset(map(type, items)):
             joined = "".join(items)  # short ASCII text only: the copy is kept as it is
             if len(joined) + 4 * len(items) + 2 <= budget[0] and joined.isascii():
                 budget[0] -= len(joined) + 4 * len(items)
-                return items
+                return items if mask is None else [mask(text) for text in items]
         out: list[Any] = []
         append, convert = out.append, self._convert
         left = budget[0] - 1
@@ -563,7 +595,7 @@ class LenientJSON:
                 kind = type(item)
                 if kind is str:
                     if len(item) + 2 <= left and item.isascii():
-                        append(item)
+                        append(item if mask is None else mask(item))
                         left -= len(item) + 2
                         continue
                 elif item is None or kind is bool:

@@ -19,6 +19,7 @@ they import only from ``app``, never from each other or from here):
 - ``aws_commands``: cost, iam-policy, dashboard
 - ``transfer_commands``: export, import
 - ``journal_commands``: replay
+- ``deploy_commands``: deploy template (the ``deploy`` group)
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from . import learning_commands as learning_commands
 from . import aws_commands as aws_commands
 from . import transfer_commands as transfer_commands
 from . import journal_commands as journal_commands
+from . import deploy_commands as deploy_commands
+from . import thread_commands as thread_commands
 
 # isort: on
 from .app import MAX_HOURS as MAX_HOURS

@@ -1,18 +1,28 @@
 """The typer app, its global (store) options, and the helpers every command module shares.
 
 Command modules import from here; this module imports none of them.
+
+Output is data, never markup: both consoles print text as it is (no rich markup, no emoji
+codes), so a stored ``[/]`` or ``[link=...]`` prints literally; styles are set with ``Text``.
+Every failure is one line on stderr and exit code 2 (:class:`GuardedGroup`), never a
+traceback; an exception nobody expected is named by its type as a bug
+(``AGENTMEM_DEBUG=1`` lets its traceback through).
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.text import Text
+from typer.core import TyperGroup
 
 from .. import config
 from ..config import STORE_KINDS
@@ -24,14 +34,59 @@ from ..stores.opening import open_store
 #: The longest window a command accepts (100 years): longer reaches before year 1.
 MAX_HOURS = 24 * 365 * 100
 
+#: The longest error message printed (a 5000-character path is cut, not echoed whole).
+MAX_MESSAGE_CHARS = 400
+
+#: What a shell sees: 0 done; 1 ``replay`` left entries in the journal; 2 any error (bad
+#: input, a store that cannot be reached, a bug named by its type); 130 interrupted.
+EXIT_CODES = (0, 1, 2, 130)
+
+
+class GuardedGroup(TyperGroup):
+    """The ``agentmem`` group: whatever a command raises becomes one line on stderr and exit
+    code 2 (typer's own exits and usage errors pass through unchanged)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if _is_click_exit(exc) or config.cli_debug():
+                raise
+            _fail(_describe(exc))
+
+
+def _is_click_exit(exc: BaseException) -> bool:
+    """typer.Exit, Abort and click's usage errors: the framework reports those itself."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    return bool(names & {"ClickException", "Exit", "Abort"})
+
+
+def _describe(exc: BaseException) -> str:
+    """One line saying what went wrong: the library's own message, a file's error, or the
+    type of an exception nobody expected (a bug, so said)."""
+    if isinstance(exc, AgentMemError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        name = str(exc.filename or "")
+        return f"{name}: {exc.strerror or exc}" if name else str(exc)
+    if isinstance(exc, RecursionError):
+        return "input nested too deeply to read"
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    if isinstance(exc, ValueError) or type(exc).__module__.startswith("botocore"):
+        return f"{exc}"
+    return f"unexpected {type(exc).__name__}: {exc} (a bug; AGENTMEM_DEBUG=1 shows where)"
+
+
 app = typer.Typer(
+    cls=GuardedGroup,
     help="Inspect and manage agentmem-langchain memory stores.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(markup=False, emoji=False, highlight=False)
+err_console = Console(stderr=True, markup=False, emoji=False, highlight=False)
 
 
 @dataclass
@@ -43,6 +98,13 @@ class StoreOptions:
     endpoint_url: str | None
     region: str | None
     table_prefix: str | None
+
+    def missing_sqlite_file(self) -> Path | None:
+        """The SQLite file these options name, if it does not exist (None for DynamoDB)."""
+        if config.store_kind(self.kind) != "sqlite":
+            return None
+        path = config.resolve_sqlite_path(self.sqlite_path).expanduser()
+        return None if os.path.lexists(path) else path
 
     def open(self) -> MemoryStore:
         return open_store(
@@ -84,23 +146,22 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 
 
 def _fail(message: str) -> NoReturn:
-    """One line on stderr, exit code 2."""
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    """One line on stderr (printed as text, never markup), exit code 2."""
+    line = re.sub(r"\s+", " ", message).strip()
+    if len(line) > MAX_MESSAGE_CHARS:
+        line = line[: MAX_MESSAGE_CHARS - 3] + "..."
+    err_console.print(Text.assemble(("error:", "red"), " ", line), soft_wrap=True)
     raise typer.Exit(code=2)
 
 
 @contextmanager
 def _cli_errors() -> Iterator[None]:
-    """Library errors, and files that cannot be read or written, become one line on stderr and
-    exit code 2, never a traceback."""
+    """Library errors, files that cannot be read or written, and bad values become one line
+    on stderr and exit code 2, never a traceback."""
     try:
         yield
-    except AgentMemError as exc:
-        _fail(str(exc))
-    except OSError as exc:
-        name = str(exc.filename or "")
-        shown = name if len(name) <= 80 else name[:77] + "..."
-        _fail(f"{shown}: {exc.strerror or exc}" if shown else str(exc))
+    except (AgentMemError, OSError, ValueError, RecursionError) as exc:
+        _fail(_describe(exc))
 
 
 @contextmanager
@@ -111,10 +172,18 @@ def _memory(ctx: typer.Context, agent_id: str | None) -> Iterator[MemoryManager]
 
 
 @contextmanager
-def _opened(ctx: typer.Context, *, replay: bool = True) -> Iterator[MemoryStore]:
+def _opened(
+    ctx: typer.Context, *, replay: bool = True, create: bool = False
+) -> Iterator[MemoryStore]:
+    """The store of the global options; a SQLite file that does not exist is an error unless
+    ``create`` (reading a typo'd path must not create an empty database)."""
     from ..capture.batch import replay_pending
 
-    store = ctx.obj.open()
+    options: StoreOptions = ctx.obj
+    missing = None if create else options.missing_sqlite_file()
+    if missing is not None:
+        _fail(f"{missing}: no such SQLite store (create it with 'agentmem init')")
+    store = options.open()
     if replay:
         replay_pending(store)  # what earlier processes journaled, in the background
     try:

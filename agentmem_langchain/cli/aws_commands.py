@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..analytics.cost import PRICES_AS_OF, CostEstimate, Prices
 from .app import JsonOption, StoreOptions, _cli_errors, _fail, app, console, err_console
@@ -122,7 +123,9 @@ def cost_table(estimate: CostEstimate, cycles: int) -> Table:
         f"{estimate.read_usd:.4f}",
     )
     table.add_row("storage", "", f"{estimate.storage_gb:.4f} GB", f"{estimate.storage_usd:.4f}")
-    table.add_row("[bold]total[/bold]", "", "", f"[bold]{estimate.total_usd:.4f}[/bold]")
+    table.add_row(
+        Text("total", style="bold"), "", "", Text(f"{estimate.total_usd:.4f}", style="bold")
+    )
     return table
 
 
@@ -174,6 +177,8 @@ def dashboard(
             typer.echo(json.dumps(body, indent=2))
             return
         result = create_dashboard(name, agent_ids, types, namespace=namespace, region=region)
-    console.print(f"[green]dashboard ready:[/green] {result.name} {result.arn or ''}")
+    console.print(
+        Text.assemble(("dashboard ready:", "green"), f" {result.name} {result.arn or ''}")
+    )
     for message in result.messages:
-        err_console.print(f"[yellow]CloudWatch:[/yellow] {message}", highlight=False)
+        err_console.print(Text.assemble(("CloudWatch:", "yellow"), f" {message}"))

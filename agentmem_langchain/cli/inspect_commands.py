@@ -1,5 +1,10 @@
 """Store setup and read-only views of an agent's memory: ``init``, ``stats``, ``decisions``,
-``chain``, ``patterns``, ``signals``; plus the rich tables and tree they print."""
+``chain``, ``patterns``, ``signals``; plus the rich tables and tree they print.
+
+Every stored string goes into a table or tree as a ``Text`` (never parsed as markup), so the
+helpers print data literally on any console: one agent cannot restyle, link or break
+another's view through the values it stores or the signals it sends.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from ..decision_logger import DecisionLogger
@@ -50,8 +56,9 @@ def init(
         try:
             create = getattr(opened, "create_all_tables", None)
             if callable(create):
-                console.print(str(create()), highlight=False)
-            console.print(f"[green]ready:[/green] {opened!r}")
+                console.print(str(create()))
+            where = getattr(opened, "identity", None) or type(opened).__name__
+            console.print(Text.assemble(("ready:", "green"), f" {where}"))
         finally:
             opened.close()
 
@@ -123,14 +130,17 @@ def chain_tree(records: list[DecisionRecord], highlight: str | None = None) -> T
     for record in records:
         parent = record.parent_decision_id if record.parent_decision_id in known else None
         by_parent.setdefault(parent, []).append(record)
-    tree = Tree(f"chain of {len(records)} decisions", guide_style="dim")
+    tree = Tree(Text(f"chain of {len(records)} decisions"), guide_style="dim")
 
-    def label(r: DecisionRecord) -> str:
-        mark = " [bold yellow]<[/bold yellow]" if r.decision_id == highlight else ""
+    def label(r: DecisionRecord) -> Text:
+        mark = (" <", "bold yellow") if r.decision_id == highlight else ""
         chosen = ", ".join(r.reasoning.selected) or "-"
         confidence = _fmt(r.reasoning.confidence, "{:.2f}")
-        return (
-            f"{r.decision_type} [dim]{r.decision_id}[/dim] {chosen} ({confidence}) {r.status}{mark}"
+        return Text.assemble(
+            f"{r.decision_type} ",
+            (r.decision_id, "dim"),
+            f" {chosen} ({confidence}) {r.status}",
+            mark,
         )
 
     def grow(node: Tree, parent: str | None) -> None:
@@ -165,7 +175,7 @@ def patterns(
     if as_json:
         typer.echo(json.dumps([p.model_dump(mode="json") for p in found], indent=2))
         return
-    table = Table(title=f"{len(found)} patterns")
+    table = Table(title=Text(f"{len(found)} patterns"))
     for column in ("confidence", "success", "n", "v", "status", "description"):
         table.add_column(column, justify="left" if column == "description" else "right")
     for p in found:
@@ -175,7 +185,7 @@ def patterns(
             str(p.sample_size),
             str(p.version),
             str(p.status),
-            p.description,
+            Text(p.description),
         )
     console.print(table)
 
@@ -196,23 +206,23 @@ def signals(
     if as_json:
         typer.echo(json.dumps([s.model_dump(mode="json") for s in pending], indent=2))
         return
-    table = Table(title=f"{len(pending)} pending signals for {memory.agent_id}")
+    table = Table(title=Text(f"{len(pending)} pending signals for {memory.agent_id}"))
     for column in ("priority", "created (UTC)", "from", "type", "payload"):
         table.add_column(column)
     for signal in pending:
         table.add_row(
             str(signal.priority),
             signal.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-            signal.source_agent_id,
-            signal.signal_type,
-            json.dumps(signal.payload)[:80],
+            Text(signal.source_agent_id),
+            Text(signal.signal_type),
+            Text(json.dumps(signal.payload)[:80]),
         )
     console.print(table)
 
 
 def stats_table(result: DecisionStats, hours: float) -> Table:
     """A rich table of ``DecisionStats`` (also used by the demo)."""
-    table = Table(title=f"{result.agent_id}: last {_hours(hours)}", show_header=False)
+    table = Table(title=Text(f"{result.agent_id}: last {_hours(hours)}"), show_header=False)
     table.add_column("metric", style="bold")
     table.add_column("value", justify="right")
     rows: list[tuple[str, Any]] = [
@@ -227,23 +237,23 @@ def stats_table(result: DecisionStats, hours: float) -> Table:
     ]
     rows += [(f"  {kind}", count) for kind, count in sorted(result.by_type.items())]
     for name, value in rows:
-        table.add_row(name, str(value))
+        table.add_row(Text(name), Text(str(value)))
     return table
 
 
 def decisions_table(records: list[DecisionRecord]) -> Table:
     """A rich table of decisions, one row each."""
-    table = Table(title=f"{len(records)} decisions")
+    table = Table(title=Text(f"{len(records)} decisions"))
     for column in ("time (UTC)", "type", "selected", "confidence", "status", "latency"):
         table.add_column(column)
     for r in records:
         latency = r.outcome.latency_ms if r.outcome else None
         table.add_row(
             r.timestamp.strftime("%Y-%m-%d %H:%M:%S"),
-            r.decision_type,
-            ", ".join(r.reasoning.selected) or "-",
+            Text(r.decision_type),
+            Text(", ".join(r.reasoning.selected) or "-"),
             _fmt(r.reasoning.confidence, "{:.2f}"),
-            str(r.status),
+            Text(str(r.status)),
             _fmt(latency, "{:.1f} ms"),
         )
     return table

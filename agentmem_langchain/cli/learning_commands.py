@@ -93,6 +93,7 @@ def consolidate(
             MofNCompleteColumn(),
             console=err_console,
             transient=True,
+            disable=not err_console.is_terminal,
         ) as bar,
     ):
         task = bar.add_task("reading decisions", total=None)

@@ -61,12 +61,13 @@ from uuid import UUID
 from langchain_core.callbacks import AsyncCallbackHandler
 from langchain_core.messages import ToolMessage
 
+from .. import _checks as check
 from .. import config
 from ..capture.decision import report_problem
 from ..capture.events import post
 from ..capture.hook import _current
 from ..capture.values import Redactor
-from ..memory import MemoryManager
+from ..memory import MemoryManager, validate_agent_id
 from .defaults import default_memory
 from .graph_runs import HIDDEN, NODE, graph_role
 from .matching import (
@@ -105,6 +106,37 @@ _ROOT_READ = _READ | {"thread_id"}  # and a root's LangGraph thread
 _GRAPH_NODE = 2
 
 
+def check_handler_options(
+    memory: Any,
+    agent_id: Any = None,
+    record_chains: Any = "root",
+    record_tools: Any = True,
+    record_llm: Any = False,
+    name_filter: Any = None,
+    redact: Any = None,
+    max_runs: Any = 10_000,
+) -> None:
+    """``ValidationError`` naming the first bad handler setting (checked once, when a
+    handler is made or :func:`~agentmem_langchain.langchain.tracing.instrument` is called).
+
+    ``name_filter`` is a function of the run name or a list of run names; one string is
+    refused (it would match its characters)."""
+    if memory is not None:
+        check.instance(memory, MemoryManager, "memory")
+    if agent_id is not None:
+        validate_agent_id(agent_id)
+    if not isinstance(record_chains, bool) and not (
+        isinstance(record_chains, str) and record_chains == "root"
+    ):
+        raise check.fail("record_chains", "expected True, False or 'root'", record_chains)
+    check.flag(record_tools, "record_tools")
+    check.flag(record_llm, "record_llm")
+    if name_filter is not None and not callable(name_filter):
+        check.names(name_filter, "name_filter")
+    check.function(redact, "redact")
+    check.integer(max_runs, "max_runs", low=1)
+
+
 class _Hooks(RunMatcher):
     """The hooks' half of both handlers: what each hook copies and posts, on the caller's
     thread (:class:`~.matching.RunMatcher` applies it); nothing here raises."""
@@ -121,6 +153,9 @@ class _Hooks(RunMatcher):
         redact: Redactor | None = None,
         max_runs: int = 10_000,
     ) -> None:
+        check_handler_options(
+            memory, agent_id, record_chains, record_tools, record_llm, name_filter, redact, max_runs
+        )
         # No memory: the default one (how langchain-core's configure hook makes the handler
         # of each run for AGENTMEM_TRACING, with no arguments). A default store that cannot
         # be opened is reported and the handler records nothing: the run itself goes on.
@@ -183,6 +218,8 @@ class _Hooks(RunMatcher):
                 inputs = None  # never recorded: nothing to copy
             elif not (type(inputs) is str and len(inputs) <= self._limit and inputs.isascii()):
                 inputs = self._snap.stored(inputs)
+            elif self._snap.mask is not None:  # short text: only its secrets need masking
+                inputs = self._snap.mask(inputs)
             post((
                 apply_start, self, kind, key, parent_key, serialized, inputs,
                 tuple(tags) if tags else (), metadata or None, kwargs, _current.get(),
@@ -255,6 +292,8 @@ class _Hooks(RunMatcher):
                     if kind not in _PLAIN_OUTPUTS and kind is not dict:
                         confidence = output_confidence(result)
                     result = self._snap.stored(result)
+                elif self._snap.mask is not None:  # short text: only its secrets need masking
+                    result = self._snap.mask(result)
                 if inputs is not None:  # streamed runs only know their input at the end
                     inputs = self._snap.stored(inputs)
             post((

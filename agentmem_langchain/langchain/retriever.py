@@ -1,14 +1,17 @@
 """``PatternRetriever``: long-term patterns as a LangChain retriever ("what worked before").
 
-Ranking: ``score = (1 - confidence_weight) * relevance + confidence_weight * confidence``
-(``confidence_weight`` 0.3 by default). ``relevance`` is in [0, 1]:
+Ranking: ``score = (1 - confidence_weight) * relevance + confidence_weight * usefulness``
+(``confidence_weight`` 0.3 by default). ``usefulness`` is
+:func:`~agentmem_langchain.learning.stats.rank_score`: the expected rate of what the pattern
+states minus one standard deviation (Beta posterior of its counts), so a strong pattern with
+few outcomes is not buried under a middling one with many. ``relevance`` is in [0, 1]:
 
 * by default Okapi BM25 (:class:`BM25Index`) over the pattern's description, decision type,
   conditions and recommendation, divided by the best score of the query;
 * with ``embeddings`` (any LangChain ``Embeddings``), the cosine similarity of the query and
   the same text, clipped at 0.
 
-Patterns that do not match the query at all still rank by confidence after those that do,
+Patterns that do not match the query at all still rank by usefulness after those that do,
 so ``k`` documents come back whenever ``k`` patterns exist. Each ``Document`` has the
 pattern text as ``page_content`` and ``pattern_id``, ``pattern_type``, ``confidence``,
 ``success_rate``, ``sample_size``, ``version`` (and more) as ``metadata``; the callback
@@ -31,9 +34,10 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic
 from langchain_core.callbacks import (
     AsyncCallbackManagerForRetrieverRun,
     CallbackManagerForRetrieverRun,
@@ -43,7 +47,10 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 from pydantic import Field, PrivateAttr, model_validator
 
+from .. import _checks as check
+from ..errors import ValidationError
 from ..learning.learner import public_recommendation
+from ..learning.stats import rank_score
 from ..memory import MemoryManager
 from ..models import MemoryPattern
 from ..stores.base import MemoryStore
@@ -121,12 +128,19 @@ def pattern_document(pattern: MemoryPattern, score: float, relevance: float) -> 
     return Document(id=pattern.pattern_id, page_content=pattern_text(pattern), metadata=metadata)
 
 
+def _checked_query(query: Any, k: Any) -> int | None:
+    """``k`` once ``query`` is a str and ``k`` None or at least 1; else ``ValidationError``."""
+    check.text(query, "query")
+    return None if k is None else check.integer(k, "k", low=1)
+
+
 @dataclass(frozen=True)
 class _Index:
-    patterns: list[MemoryPattern]  # most confident first
+    patterns: list[MemoryPattern]  # most useful first
     bm25: BM25Index
     vectors: list[list[float]] | None
     generation: int = 0  # pattern_generation() when the patterns were read
+    usefulness: list[float] = field(default_factory=list)  # rank_score of each pattern
 
 
 class PatternRetriever(BaseRetriever):
@@ -138,6 +152,8 @@ class PatternRetriever(BaseRetriever):
     Give ``memory`` (a ``MemoryManager``) or ``store`` and ``agent_id``. Only patterns with
     ``confidence >= min_confidence`` and, when ``pattern_types`` is given, of those types are
     served; retired patterns never are. ``invoke(query, k=2)`` overrides ``k`` per call.
+    Bad settings (``k=0``, a ``memory`` that is not a ``MemoryManager``), a query that is not
+    a str, or a per-call ``k`` below 1 raise ``ValidationError`` naming the argument.
     """
 
     memory: MemoryManager | None = None
@@ -157,6 +173,12 @@ class PatternRetriever(BaseRetriever):
     _loaded_at: float = PrivateAttr(default=0.0)
     _vectors: dict[tuple[str, str, int], list[float]] = PrivateAttr(default_factory=dict)
 
+    def __init__(self, **settings: Any) -> None:
+        try:
+            super().__init__(**settings)
+        except pydantic.ValidationError as exc:  # one line naming the setting, not pydantic's
+            raise ValidationError.from_pydantic(exc) from None
+
     @model_validator(mode="after")
     def _has_source(self) -> PatternRetriever:
         if self.memory is None and (self.store is None or self.agent_id is None):
@@ -173,6 +195,7 @@ class PatternRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None
     ) -> list[Document]:
+        k = _checked_query(query, k)
         index = self._current_index()
         vector = self.embeddings.embed_query(query) if self.embeddings is not None else None
         return self._rank(index, query, k or self.k, vector)
@@ -184,6 +207,7 @@ class PatternRetriever(BaseRetriever):
         run_manager: AsyncCallbackManagerForRetrieverRun,
         k: int | None = None,
     ) -> list[Document]:
+        k = _checked_query(query, k)
         # Store reads and scoring run in a worker thread: the event loop never waits on them.
         index = await asyncio.to_thread(self._current_index)
         vector = None
@@ -237,14 +261,15 @@ class PatternRetriever(BaseRetriever):
             and str(p.status) == "active"
             and (wanted is None or p.pattern_type in wanted)
         ]
-        chosen.sort(key=lambda p: (p.confidence, p.pattern_id), reverse=True)
+        chosen.sort(key=lambda p: (rank_score(p), p.pattern_id), reverse=True)
         return chosen[: self.max_patterns]
 
     def _build(self, generation: int) -> _Index:
         patterns = self._load()
         texts = [f"{pattern_text(p)}\n{p.decision_type or ''}" for p in patterns]
         vectors = self._embed(patterns, texts) if self.embeddings is not None else None
-        return _Index(patterns, BM25Index(texts), vectors, generation)
+        usefulness = [rank_score(p) for p in patterns]
+        return _Index(patterns, BM25Index(texts), vectors, generation, usefulness)
 
     def _embed(self, patterns: list[MemoryPattern], texts: list[str]) -> list[list[float]]:
         assert self.embeddings is not None
@@ -262,12 +287,11 @@ class PatternRetriever(BaseRetriever):
         relevance = _relevance(index, query, vector)
         w = self.confidence_weight
         candidates = set(relevance)
-        for position in range(min(k, len(index.patterns))):  # best of the rest, by confidence
+        for position in range(min(k, len(index.patterns))):  # best of the rest, by usefulness
             candidates.add(position)
-        # ties go to the more confident pattern (the lower position)
+        # ties go to the more useful pattern (the lower position)
         scored = [
-            ((1 - w) * relevance.get(i, 0.0) + w * index.patterns[i].confidence, -i)
-            for i in candidates
+            ((1 - w) * relevance.get(i, 0.0) + w * index.usefulness[i], -i) for i in candidates
         ]
         best = heapq.nlargest(k, scored)
         return [

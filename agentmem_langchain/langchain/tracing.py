@@ -9,9 +9,10 @@ from typing import Any
 
 from langchain_core.tracers.context import _configure_hooks, register_configure_hook
 
+from .. import _checks as check
 from .. import config
 from ..memory import MemoryManager
-from .callbacks import AgentMemoryCallbackHandler
+from .callbacks import AgentMemoryCallbackHandler, check_handler_options
 from .runs import HandlerBase
 
 # -- AGENTMEM_TRACING: langchain-core makes a handler for each run -----------------------------
@@ -47,9 +48,11 @@ def instrument(
     ``register_configure_hook`` (a run that already has an agentmem handler keeps its own;
     with ``AGENTMEM_TRACING`` on too, this handler is the one runs get). Without ``memory``
     it uses :func:`default_memory`. Calling it again returns the same handler, with any new
-    settings applied; :func:`uninstrument` takes it out.
+    settings applied; :func:`uninstrument` takes it out. Bad settings (``instrument("id")``
+    instead of a ``MemoryManager``) raise ``ValidationError`` and change nothing.
     """
     global _instrumented, _instrumented_hook
+    check_handler_options(memory, **handler_kwargs)
     with _instrument_lock:
         handler = _instrumented
         if handler is None:
@@ -81,6 +84,7 @@ def uninstrument(timeout: float = 5.0) -> bool:
     is stored.
     """
     global _instrumented, _instrumented_hook
+    check.real(timeout, "timeout", low=0)
     with _instrument_lock:
         handler, entry = _instrumented, _instrumented_hook
         _instrumented = _instrumented_hook = None

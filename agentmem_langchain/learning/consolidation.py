@@ -34,15 +34,18 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
+import pydantic
+
+from .. import _checks as check
 from ..config import agent_ids as agent_ids_setting
 from ..enums import PatternStatus
-from ..errors import StateConflictError
-from ..memory import MemoryManager
-from ..models import MemoryPattern, new_id
+from ..errors import StateConflictError, ValidationError, _repr
+from ..models import AgentId, MemoryPattern, new_id, utcnow
 from ..stores.base import MemoryStore
 from ..stores.opening import open_store
+from ..stores.rules import store_pattern
 from .features import GroupKey
 from .learner import Batch, PatternLearner
 
@@ -55,6 +58,39 @@ _MARK_CHUNK = 500
 
 #: ``progress(phase, done, total)``: phase ``"reading"`` (total None) then ``"writing"``.
 Progress = Callable[[str, int, "int | None"], None]
+
+
+class AgentMemory(Protocol):
+    """What consolidation needs of a ``MemoryManager``: its agent, store and clock."""
+
+    @property
+    def agent_id(self) -> str: ...
+
+    @property
+    def store(self) -> MemoryStore: ...
+
+    def now(self) -> datetime: ...
+
+
+@dataclass
+class _Agent:
+    """One agent's patterns in one store, on one clock."""
+
+    store: MemoryStore
+    agent_id: str
+    clock: Callable[[], datetime]
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def get_pattern(self, pattern_id: str) -> MemoryPattern | None:
+        return self.store.get_pattern(self.agent_id, pattern_id)
+
+    def store_pattern(self, pattern: MemoryPattern) -> MemoryPattern:
+        return store_pattern(self.store, pattern, self.now())
+
+
+_agent_id: pydantic.TypeAdapter[str] = pydantic.TypeAdapter(AgentId)
 
 
 @dataclass
@@ -143,7 +179,7 @@ class _Lease:
 
 
 def consolidate(
-    memory: MemoryManager | MemoryStore,
+    memory: AgentMemory | MemoryStore,
     agent_id: str | None = None,
     now: datetime | None = None,
     *,
@@ -161,6 +197,11 @@ def consolidate(
     ``memory`` is a ``MemoryManager`` (its agent unless ``agent_id`` says otherwise) or a
     store (``agent_id`` required). ``now`` defaults to the manager's clock.
     """
+    if learner is not None:
+        check.instance(learner, PatternLearner, "learner")
+    now = check.moment(now, "now")
+    check.real(lease_seconds, "lease_seconds", low=1e-3)
+    check.integer(max_attempts, "max_attempts", low=1)
     manager = _manager(memory, agent_id)
     learner = learner or PatternLearner()
     now = now or manager.now()
@@ -186,17 +227,30 @@ def consolidate(
     return result
 
 
-def _manager(memory: MemoryManager | MemoryStore, agent_id: str | None) -> MemoryManager:
-    if isinstance(memory, MemoryManager):
-        if agent_id is None or agent_id == memory.agent_id:
-            return memory
-        return MemoryManager(agent_id, store=memory.store, clock=memory.now)
+def _manager(memory: AgentMemory | MemoryStore, agent_id: str | None) -> _Agent:
+    if not isinstance(memory, MemoryStore):
+        if not isinstance(getattr(memory, "store", None), MemoryStore):
+            raise check.fail("memory", "expected a MemoryManager or a MemoryStore", memory)
+        return _Agent(memory.store, _checked(agent_id or memory.agent_id), memory.now)
     if agent_id is None:
-        raise ValueError("agent_id: required when consolidating a store")
-    return MemoryManager(agent_id, store=memory)
+        raise ValidationError("agent_id: required when consolidating a store", field="agent_id")
+    from ..capture.batch import replay_pending
+
+    replay_pending(memory)  # what earlier processes journaled for this store, first
+    return _Agent(memory, _checked(agent_id), utcnow)
 
 
-def _unconsolidated(manager: MemoryManager, now: datetime) -> Iterator[list[Any]]:
+def _checked(agent_id: str) -> str:
+    try:
+        return _agent_id.validate_python(agent_id)
+    except pydantic.ValidationError as exc:
+        msg = exc.errors(include_url=False)[0]["msg"]
+        raise ValidationError(
+            f"agent_id: {msg} (got {_repr(agent_id)})", field="agent_id", value=agent_id
+        ) from None
+
+
+def _unconsolidated(manager: _Agent, now: datetime) -> Iterator[list[Any]]:
     cursor: str | None = None
     while True:
         page = manager.store.list_unconsolidated(
@@ -209,7 +263,7 @@ def _unconsolidated(manager: MemoryManager, now: datetime) -> Iterator[list[Any]
 
 
 def _scan(
-    manager: MemoryManager, learner: PatternLearner, now: datetime, progress: Progress | None
+    manager: _Agent, learner: PatternLearner, now: datetime, progress: Progress | None
 ) -> _Plan:
     plan, cutoff, seen = _Plan(), now - learner.stm_window, 0
     for records in _unconsolidated(manager, now):
@@ -228,7 +282,7 @@ def _scan(
 
 
 def _apply(
-    manager: MemoryManager,
+    manager: _Agent,
     learner: PatternLearner,
     plan: _Plan,
     now: datetime,
@@ -255,7 +309,7 @@ def _apply(
 
 
 def _store_with_retry(
-    manager: MemoryManager,
+    manager: _Agent,
     pattern_id: str,
     change: Callable[[MemoryPattern | None], MemoryPattern | None],
     result: ConsolidationResult,
@@ -288,13 +342,13 @@ def _count(before: MemoryPattern | None, after: MemoryPattern, result: Consolida
             result.retired += 1
 
 
-def _mark(manager: MemoryManager, decision_ids: list[str]) -> None:
+def _mark(manager: _Agent, decision_ids: list[str]) -> None:
     for start in range(0, len(decision_ids), _MARK_CHUNK):
         manager.store.mark_consolidated(manager.agent_id, decision_ids[start : start + _MARK_CHUNK])
 
 
 def _decay(
-    manager: MemoryManager,
+    manager: _Agent,
     learner: PatternLearner,
     now: datetime,
     touched: set[str],
@@ -338,14 +392,18 @@ class ConsolidationScheduler:
 
     def __init__(
         self,
-        memory: MemoryManager,
+        memory: AgentMemory,
         *,
         every: timedelta = timedelta(minutes=15),
         agent_ids: list[str] | None = None,
         learner: PatternLearner | None = None,
     ) -> None:
-        if every <= timedelta(0):
-            raise ValueError(f"every: must be positive (got {every})")
+        if not isinstance(getattr(memory, "store", None), MemoryStore):
+            raise check.fail("memory", "expected a MemoryManager", memory)
+        check.duration(every, "every")
+        agent_ids = check.names(agent_ids, "agent_ids", optional=True)
+        if learner is not None:
+            check.instance(learner, PatternLearner, "learner")
         self.memory, self.every, self.learner = memory, every, learner or PatternLearner()
         self.agent_ids = list(agent_ids or [memory.agent_id])
         self.runs = 0
@@ -423,6 +481,7 @@ def handler(event: Mapping[str, Any] | None, context: object) -> dict[str, Any]:
 
 __all__ = [
     "LEASE_TYPE",
+    "AgentMemory",
     "ConsolidationResult",
     "ConsolidationScheduler",
     "Progress",

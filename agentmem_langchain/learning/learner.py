@@ -3,8 +3,9 @@
 The learner is pure: it reads decisions and patterns and returns new patterns; storing them
 (and doing so safely when consolidators race) is :mod:`.consolidation`'s job.
 
-A group (:class:`~.features.GroupKey`) becomes a served pattern once its (decayed) sample
-size reaches ``min_samples`` and its evidence is conclusive:
+A group (:class:`~.features.GroupKey`) becomes a served pattern once it has counted
+``min_samples`` real outcomes (five outcomes are five, however they decayed since) and its
+evidence is conclusive — in whichever consolidation run that happens:
 
 * **avoid** when the lower 95% Wilson bound of its *failure* rate is at least
   ``avoid_above`` (default 0.5: "fails more often than not, at 95%"); ``confidence`` is that
@@ -16,6 +17,12 @@ Smaller or inconclusive groups are kept as ``candidate`` patterns with status ``
 (never served) so their counts carry over to the next run. A served pattern whose confidence
 decays below ``retire_below`` is retired (kept with its history); new evidence can make it
 active again.
+
+**Change**: when the new evidence of a run contradicts the pattern (both have at least
+``min_samples`` outcomes and the 95% Wilson interval of the run's outcomes and that of the
+pattern's decayed tally do not overlap), the pattern
+starts a new epoch: its tally restarts from the new evidence instead of averaging the old
+truth with the new one (``epoch`` counts them; earlier versions stay in its ``history``).
 """
 
 from __future__ import annotations
@@ -26,11 +33,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .. import _checks as check
 from ..config import STM_WINDOW
 from ..enums import PatternStatus, PatternType
 from ..models import DecisionRecord, MemoryPattern
 from .features import ContextFeatures, FeatureExtractor, GroupKey, group_key, recommendation_of
-from .stats import Z_95, LearnerState, Tally, wilson_lower_bound
+from .stats import Z_95, LearnerState, Tally, wilson_lower_bound, wilson_upper_bound
 
 if TYPE_CHECKING:  # langchain-core loads only when a summarizer is used
     from langchain_core.language_models import BaseChatModel
@@ -106,10 +114,15 @@ class PatternLearner:
         z: float = Z_95,
         summarizer: BaseChatModel | None = None,
     ) -> None:
-        if min_samples < 1:
-            raise ValueError(f"min_samples: must be at least 1 (got {min_samples})")
-        if not 0 < evidence_limit <= MemoryPattern.MAX_EVIDENCE:
-            raise ValueError(f"evidence_limit: must be in 1..{MemoryPattern.MAX_EVIDENCE}")
+        check.integer(min_samples, "min_samples", low=1)
+        check.integer(evidence_limit, "evidence_limit", low=1, high=MemoryPattern.MAX_EVIDENCE)
+        for name, value in [("retire_below", retire_below), ("avoid_above", avoid_above)]:
+            check.real(value, name, low=0.0, high=1.0)
+        check.real(decay_tolerance, "decay_tolerance", low=0.0)
+        check.real(z, "z", low=0.0)
+        check.duration(stm_window, "stm_window")
+        check.duration(half_life, "half_life", optional=True)
+        check.function(recommend, "recommend", optional=False)
         self.min_samples = min_samples
         self.extractors: list[FeatureExtractor] = list(extractors or [ContextFeatures()])
         self.recommend = recommend
@@ -139,12 +152,18 @@ class PatternLearner:
 
     # -- patterns -------------------------------------------------------------------------
 
-    def classify(self, tally: Tally, previous_type: str | None = None) -> Verdict:
-        """Type, confidence and status of a group with this tally (see the module doc)."""
+    def classify(
+        self, tally: Tally, previous_type: str | None = None, outcomes: int | None = None
+    ) -> Verdict:
+        """Type, confidence and status of a group with this tally (see the module doc).
+
+        ``outcomes`` is the real number of outcomes counted (default: the tally's ``n``).
+        """
         success_lb = wilson_lower_bound(tally.successes, tally.n, self.z)
         failure_lb = wilson_lower_bound(tally.n - tally.successes, tally.n, self.z)
         promoted = previous_type in _SERVED_TYPES
-        if tally.n >= self.min_samples or promoted:
+        counted = tally.n if outcomes is None else max(outcomes, tally.n)
+        if counted >= self.min_samples or promoted:
             if failure_lb >= self.avoid_above:
                 return Verdict(PatternType.AVOID.value, failure_lb, PatternStatus.ACTIVE)
             if success_lb >= self.retire_below:
@@ -172,12 +191,23 @@ class PatternLearner:
         if state is None:
             state = LearnerState(tally=Tally(), as_of=now)
         state = state.decayed(now, self.half_life)
-        state = LearnerState(
-            tally=state.tally + batch.tally,
-            as_of=state.as_of,
-            observed=state.observed + len(batch.decision_ids),
-            insight=state.insight,
-        )
+        added = len(batch.decision_ids)
+        if self.contradicts(batch.tally, state.tally):
+            state = LearnerState(
+                tally=batch.tally,
+                as_of=state.as_of,
+                observed=state.observed + added,
+                insight=None,
+                epoch=state.epoch + 1,
+                epoch_observed=added,
+            )
+        else:
+            state = replace(
+                state,
+                tally=state.tally + batch.tally,
+                observed=state.observed + added,
+                epoch_observed=None if state.epoch_observed is None else state.outcomes + added,
+            )
         old_evidence = current.evidence if current is not None else []
         evidence = [*old_evidence, *batch.decision_ids][-self.evidence_limit :]
         base = current or MemoryPattern(
@@ -190,6 +220,17 @@ class PatternLearner:
         previous = current.pattern_type if current is not None else None
         return self._restate(base, key.recommendation_dict(), state, evidence, now, previous)
 
+    def contradicts(self, new: Tally, old: Tally) -> bool:
+        """Whether ``new`` evidence contradicts ``old``: each has at least ``min_samples``
+        outcomes and their 95% Wilson intervals of the success rate do not overlap."""
+        if new.n < self.min_samples or old.n < self.min_samples:
+            return False
+        new_lb = wilson_lower_bound(new.successes, new.n, self.z)
+        new_ub = wilson_upper_bound(new.successes, new.n, self.z)
+        old_lb = wilson_lower_bound(old.successes, old.n, self.z)
+        old_ub = wilson_upper_bound(old.successes, old.n, self.z)
+        return new_ub < old_lb or old_ub < new_lb
+
     def decay(self, pattern: MemoryPattern, now: datetime) -> MemoryPattern | None:
         """``pattern`` decayed to ``now`` if that moves its confidence by at least
         ``decay_tolerance`` or changes its status; None otherwise (or if not learned)."""
@@ -197,7 +238,7 @@ class PatternLearner:
         if state is None or self.half_life is None:
             return None
         decayed = state.decayed(now, self.half_life)
-        verdict = self.classify(decayed.tally, pattern.pattern_type)
+        verdict = self.classify(decayed.tally, pattern.pattern_type, decayed.outcomes)
         moved = abs(verdict.confidence - pattern.confidence) >= self.decay_tolerance
         if not moved and verdict.status == pattern.status:
             return None
@@ -220,7 +261,7 @@ class PatternLearner:
         previous_type: str | None,
     ) -> MemoryPattern:
         tally = state.tally
-        verdict = self.classify(tally, previous_type)
+        verdict = self.classify(tally, previous_type, state.outcomes)
         if verdict.pattern_type != previous_type:  # an insight about another verdict is stale
             state = replace(state, insight=None)
         if state.insight is None:

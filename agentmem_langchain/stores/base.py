@@ -32,6 +32,7 @@ record costs.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -162,6 +163,23 @@ class MemoryStore(Protocol):
 
     def get_pattern_history(self, agent_id: str, pattern_id: str) -> list[MemoryPattern]:
         """Every stored version of the pattern, oldest first (empty if unknown)."""
+        ...
+
+    # -- evidence counters ----------------------------------------------------------------
+
+    def get_evidence(self, agent_id: str, key: str) -> Evidence | None:
+        """The outcome counters stored under ``key`` (one group of decisions), or None.
+
+        Read by key and strongly consistent: one request on every backend.
+        """
+        ...
+
+    def put_evidence(self, evidence: Evidence, *, expected_version: int | None) -> None:
+        """Store ``evidence`` if the stored version is ``expected_version`` (None: create).
+
+        ``evidence.version`` must be greater than ``expected_version``; otherwise, or when
+        another writer got there first, ``StateConflictError`` and nothing is written.
+        """
         ...
 
     # -- state ----------------------------------------------------------------------------
@@ -295,6 +313,16 @@ class MemoryStore(Protocol):
         ...
 
 
+class Evidence(NamedTuple):
+    """One group's outcome counters, as :mod:`agentmem_langchain.learning.evidence` keeps
+    them. Stores treat ``data`` (JSON text) as opaque; ``version`` orders the writes."""
+
+    agent_id: str
+    key: str
+    version: int
+    data: str
+
+
 class EncodedDecision(NamedTuple):
     """A decision record in its stored form: ``body`` is the record's JSON (what
     ``DecisionRecord.model_dump_json()`` gives, up to formatting), beside the fields stores
@@ -340,6 +368,16 @@ def encode_record(record: DecisionRecord) -> EncodedDecision:
 
 
 @runtime_checkable
+class AtomicWrites(Protocol):
+    """A store that can make many writes one all-or-nothing unit (``import_records`` uses it)."""
+
+    def atomic(self) -> AbstractContextManager[None]:
+        """Every write this thread makes inside the block is kept if the block ends normally,
+        and none is kept if it raises. Other writers may wait until the block ends."""
+        ...
+
+
+@runtime_checkable
 class AcceptsEncodedDecisions(Protocol):
     """A store that writes decisions given in their stored form."""
 
@@ -348,4 +386,11 @@ class AcceptsEncodedDecisions(Protocol):
         ...
 
 
-__all__ = ["AcceptsEncodedDecisions", "EncodedDecision", "MemoryStore", "encode_record"]
+__all__ = [
+    "AcceptsEncodedDecisions",
+    "AtomicWrites",
+    "EncodedDecision",
+    "Evidence",
+    "MemoryStore",
+    "encode_record",
+]

@@ -3,14 +3,17 @@ every rule kept in plain Python (for tests, and as the model the other backends 
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from .. import _checks as check
 from ..enums import PatternStatus, ProcessingStatus
 from ..errors import NotFoundError, ValidationError
 from ..models import (
@@ -35,7 +38,16 @@ from ._common import (
     status_holders,
     to_micros,
 )
-from .rules import check_limit, check_pattern_write, check_state_version, stamp_state
+from .base import Evidence
+from .in_memory_namespaces import _NamespacesMixin
+from .in_memory_threads import _ThreadsMixin
+from .rules import (
+    check_evidence_write,
+    check_limit,
+    check_pattern_write,
+    check_state_version,
+    stamp_state,
+)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 SortKey = tuple[Any, ...]
@@ -86,7 +98,7 @@ def _signal_key(signal: AgentSignal) -> SortKey:
     return (-signal.priority, to_micros(signal.created_at), signal.signal_id)
 
 
-class InMemoryStore:
+class InMemoryStore(_ThreadsMixin, _NamespacesMixin):
     """A complete ``MemoryStore`` in plain dicts, guarded by one lock.
 
     It keeps copies of what it is given and hands out copies, so callers can never change
@@ -100,7 +112,7 @@ class InMemoryStore:
     """
 
     def __init__(self, *, clock: Callable[[], datetime] = utcnow) -> None:
-        self._clock = clock
+        self._clock = check.function(clock, "clock", optional=False)
         self._lock = threading.RLock()
         self._decisions: dict[str, dict[str, DecisionRecord]] = {}
         self._patterns: dict[str, dict[str, list[MemoryPattern]]] = {}
@@ -109,6 +121,19 @@ class InMemoryStore:
         self._signals: dict[str, AgentSignal] = {}
         self._deliveries: dict[tuple[str, str], _Delivery] = {}
         self._agents: dict[str, AgentRegistration] = {}
+        self._evidence: dict[tuple[str, str], Evidence] = {}
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every write inside the block is kept if it ends normally, none if it raises (the
+        store is copied first). Other threads wait until the block ends."""
+        with self._lock:
+            saved = {k: copy.deepcopy(v) for k, v in vars(self).items() if isinstance(v, dict)}
+            try:
+                yield
+            except BaseException:
+                vars(self).update(saved)
+                raise
 
     # -- decisions ------------------------------------------------------------------------
 
@@ -279,6 +304,22 @@ class InMemoryStore:
         with self._lock:
             versions = self._patterns.get(agent_id, {}).get(pattern_id, [])
             return [p.model_copy(deep=True) for p in versions]
+
+    # -- evidence counters ----------------------------------------------------------------
+
+    def get_evidence(self, agent_id: str, key: str) -> Evidence | None:
+        """The counters stored under ``key``, or None."""
+        with self._lock:
+            return self._evidence.get((agent_id, key))
+
+    def put_evidence(self, evidence: Evidence, *, expected_version: int | None) -> None:
+        """Store ``evidence`` if ``expected_version`` (None: none) is the stored version."""
+        with self._lock:
+            stored = self._evidence.get((evidence.agent_id, evidence.key))
+            check_evidence_write(
+                evidence, None if stored is None else stored.version, expected_version
+            )
+            self._evidence[(evidence.agent_id, evidence.key)] = evidence
 
     # -- state ----------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from .. import _checks as check
 from .. import config
 from ..errors import ConfigurationError
 from .base import MemoryStore
@@ -21,6 +22,11 @@ def open_store(
 
     >>> store = open_store("sqlite", sqlite_path="/tmp/agentmem-doc.db")
     """
+    check.optional_text(kind, "kind")
+    check.path(sqlite_path, "sqlite_path")
+    for name, value in [("endpoint_url", endpoint_url), ("region", region)]:
+        check.optional_text(value, name)
+    check.optional_text(table_prefix, "table_prefix")
     kind = config.store_kind(kind)
     if kind == "sqlite":
         from .sqlite import SQLiteStore

@@ -6,9 +6,9 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from ..errors import StateConflictError, ValidationError
+from ..errors import StateConflictError, ValidationError, _repr
 from ..models import AgentState, MemoryPattern, PatternVersion
-from .base import MemoryStore
+from .base import Evidence, MemoryStore
 
 #: How many earlier versions of a pattern its ``history`` keeps.
 PATTERN_HISTORY_LIMIT = 20
@@ -38,7 +38,7 @@ def check_limit(limit: int) -> None:
     """A page size is at least 1; anything less is a ``ValidationError`` on ``limit``."""
     if limit < 1:
         raise ValidationError(
-            f"limit: must be at least 1 (got {limit!r})", field="limit", value=limit
+            f"limit: must be at least 1 (got {_repr(limit)})", field="limit", value=limit
         )
 
 
@@ -76,6 +76,16 @@ def check_pattern_write(pattern: MemoryPattern, stored: int | None, expected: in
     check_pattern_version(pattern, expected)
     if stored != expected:
         raise pattern_version_conflict(pattern, stored, expected)
+
+
+def check_evidence_write(evidence: Evidence, stored: int | None, expected: int | None) -> None:
+    """``put_evidence``'s check: ``StateConflictError`` unless the version goes up and the
+    stored version (None: none) is ``expected``."""
+    if (expected is not None and evidence.version <= expected) or stored != expected:
+        raise StateConflictError(
+            f"evidence {evidence.key!r} of agent {evidence.agent_id!r}: expected version "
+            f"{expected}, found {stored}, writing {evidence.version}"
+        )
 
 
 def state_version_conflict(agent_id: str, stored: int, expected: int) -> StateConflictError:
@@ -140,6 +150,7 @@ def store_pattern(store: MemoryStore, pattern: MemoryPattern, now: datetime) -> 
 
 __all__ = [
     "PATTERN_HISTORY_LIMIT",
+    "check_evidence_write",
     "check_limit",
     "check_pattern_version",
     "check_pattern_write",

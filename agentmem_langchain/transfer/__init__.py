@@ -6,16 +6,19 @@
 
 from __future__ import annotations
 
+from .format import MAX_LINE_CHARS
 from .records import (
     CSV_COLUMNS,
     FORMAT,
     FORMAT_VERSION,
     KINDS,
     ExportSummary,
+    ImportInterrupted,
     ImportSummary,
     Progress,
     Source,
     Target,
+    check_export_target,
     csv_row,
     export_records,
     import_records,
@@ -26,11 +29,14 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "KINDS",
+    "MAX_LINE_CHARS",
     "ExportSummary",
+    "ImportInterrupted",
     "ImportSummary",
     "Progress",
     "Source",
     "Target",
+    "check_export_target",
     "csv_row",
     "export_records",
     "import_records",

@@ -9,14 +9,17 @@ the CSV view of decisions. Writing a line, reading one back, and checking every 
 
 A line is checked against its model and against what a store needs to hold it (a
 checkpoint holds its own agent's state, a saved state has a version, a signal's statuses are
-those of agents it was sent to). Every error is a ``ValidationError`` that starts with
-``line N:``. Blank lines are skipped (and counted).
+those of agents it was sent to), and against the header: every record must belong to an
+agent the header names (a signal to the agent that sent it). Every error is a
+``ValidationError`` that starts with ``line N:``, whatever the line holds (deep nesting, lone
+surrogates, a line over ``MAX_LINE_CHARS``). Blank lines are skipped (and counted).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +65,11 @@ _MODELS: dict[str, type[Model]] = {
     "signal": AgentSignal,
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+MAX_LINE_CHARS = 32 * 1024 * 1024
+"""The longest line an import reads (32 Mi characters); a longer one is refused, not read."""
 
 
 class Header(Model):
@@ -121,7 +129,11 @@ def line_reader(source: Source) -> Callable[[], Iterator[tuple[int, str]]]:
 
         def from_file() -> Iterator[tuple[int, str]]:
             with path.open("rb") as stream:  # decoded line by line, so errors name their line
-                for number, raw in enumerate(stream, 1):
+                number = 0
+                while raw := stream.readline(MAX_LINE_CHARS + 1):
+                    number += 1
+                    if len(raw) > MAX_LINE_CHARS:
+                        raise _too_long(number)
                     try:
                         yield number, raw.decode("utf-8")
                     except UnicodeDecodeError as exc:
@@ -130,19 +142,50 @@ def line_reader(source: Source) -> Callable[[], Iterator[tuple[int, str]]]:
                         ) from exc
 
         return lambda: ((n, t) for n, t in from_file() if t.strip())
-    lines = [(n, t) for n, t in enumerate(source, 1) if t.strip()]
+    if not isinstance(source, Iterable):
+        raise ValidationError(
+            f"source: expected a path or lines of text, got {type(source).__name__}",
+            field="source",
+        )
+    lines: list[tuple[int, str]] = []
+    for number, text in enumerate(source, 1):
+        if not isinstance(text, str):
+            raise ValidationError(
+                f"line {number}: expected text, got {type(text).__name__}", field="line"
+            )
+        if len(text) > MAX_LINE_CHARS:
+            raise _too_long(number)
+        if text.strip():
+            lines.append((number, text))
     return lambda: iter(lines)
 
 
-def validate_lines(lines: Iterator[tuple[int, str]]) -> Header:
-    """The header, after checking every line of the file."""
+def _too_long(number: int) -> ValidationError:
+    return ValidationError(
+        f"line {number}: longer than {MAX_LINE_CHARS} characters; not an export line",
+        field="line",
+    )
+
+
+def validate_lines(lines: Iterator[tuple[int, str]]) -> tuple[Header, dict[str, int]]:
+    """The header and the number of records of each agent, after checking every line."""
     first = next(lines, None)
     if first is None:
         raise ValidationError("line 1: the file is empty, not an agentmem export", field="line")
     header = _parse_header(*first)
-    for _ in parsed_records(lines):
-        pass
-    return header
+    counts = dict.fromkeys(header.agent_ids, 0)
+    for _, _, record in parsed_records(lines, header.agent_ids):
+        counts[owner(record)] += 1
+    return header, counts
+
+
+def owner(record: Model) -> str:
+    """The agent a record belongs to: its ``agent_id``, a signal's sender."""
+    if isinstance(record, AgentSignal):
+        return record.source_agent_id
+    agent_id = getattr(record, "agent_id", None)
+    assert isinstance(agent_id, str), f"{type(record).__name__} has no agent_id"
+    return agent_id
 
 
 def _parse_header(number: int, text: str) -> Header:
@@ -174,7 +217,12 @@ def _parse_header(number: int, text: str) -> Header:
         raise ValidationError(f"line {number} (header): {exc}", field=exc.field) from exc
 
 
-def parsed_records(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str, Model]]:
+def parsed_records(
+    lines: Iterable[tuple[int, str]], agent_ids: Iterable[str]
+) -> Iterator[tuple[int, str, Model]]:
+    """(line number, kind, record) for each line after the header; a record of an agent not
+    in ``agent_ids`` (the header's) is refused, as is a signal sent by another agent."""
+    named = frozenset(agent_ids)
     for number, text in lines:
         data = _object(number, text)
         given = data.get("kind")
@@ -193,13 +241,36 @@ def parsed_records(lines: Iterable[tuple[int, str]]) -> Iterator[tuple[int, str,
             raise ValidationError(
                 f"line {number} ({kind}): {exc}", field=exc.field, value=exc.value
             ) from exc
+        except RecursionError as exc:
+            raise ValidationError(
+                f"line {number} ({kind}): nested too deeply", field="line"
+            ) from exc
         _check_links(number, record)
+        if owner(record) not in named:
+            role = "sent by" if isinstance(record, AgentSignal) else "of"
+            raise ValidationError(
+                f"line {number}: a {kind} {role} agent {owner(record)!r}, which the header does "
+                f"not name (it names {', '.join(map(repr, sorted(named))) or 'no agent'})",
+                field="agent_id",
+                value=owner(record),
+            )
         yield number, kind, record
 
 
 def _object(number: int, text: str) -> dict[str, Any]:
     try:
+        text.encode("utf-8")  # lone surrogates in the text itself (a stream of str)
         data = json.loads(text)
+        if _SURROGATE_ESCAPE.search(text):  # "\ud800" escapes decode to lone surrogates
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            f"line {number}: holds a lone surrogate ({exc.object[exc.start : exc.end]!a}), "
+            "which is not text",
+            field="line",
+        ) from exc
+    except RecursionError as exc:
+        raise ValidationError(f"line {number}: nested too deeply", field="line") from exc
     except ValueError as exc:
         raise ValidationError(f"line {number}: not JSON ({exc})", field="line") from exc
     if not isinstance(data, dict):
@@ -235,11 +306,13 @@ __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "KINDS",
+    "MAX_LINE_CHARS",
     "Header",
     "Source",
     "csv_row",
     "header_line",
     "line_reader",
+    "owner",
     "parsed_records",
     "record_line",
     "validate_lines",

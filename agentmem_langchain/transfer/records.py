@@ -47,20 +47,22 @@ from __future__ import annotations
 
 import csv
 import os
+import stat
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, NoReturn, TextIO
 
 from pydantic import BaseModel
 
 from ..enums import ProcessingStatus
-from ..errors import ValidationError
+from ..errors import StoreUnavailableError, ValidationError, _repr
 from ..memory import validate_agent_id
 from ..models import AgentRegistration, AgentSignal, DecisionRecord, MemoryPattern, Model, utcnow
-from ..stores.base import MemoryStore
+from ..stores.base import AtomicWrites, MemoryStore
 from .format import (
     CSV_COLUMNS,
     FORMAT,
@@ -71,6 +73,7 @@ from .format import (
     csv_row,
     header_line,
     line_reader,
+    owner,
     parsed_records,
     record_line,
     validate_lines,
@@ -105,13 +108,15 @@ class ExportSummary:
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What ``import_records`` did, per kind: records ``written``, and records ``unchanged``
-    because the store already had them (or something newer)."""
+    """What ``import_records`` did, per kind: records ``written``, records ``unchanged``
+    because the store already had them (or something newer), and records ``skipped``: of an
+    agent not chosen with ``agent_ids``, or before ``resume_from``."""
 
     agent_ids: tuple[str, ...]
     exported_at: datetime
     written: dict[str, int] = field(default_factory=_zeros)
     unchanged: dict[str, int] = field(default_factory=_zeros)
+    skipped: dict[str, int] = field(default_factory=_zeros)
 
     @property
     def total(self) -> int:
@@ -127,13 +132,17 @@ def export_records(
     out: Target,
     *,
     format: Literal["jsonl", "csv"] = "jsonl",
+    overwrite: bool = False,
     progress: Progress | None = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> ExportSummary:
     """Write every record of ``agent_ids`` to ``out`` (a path, or a text stream).
 
-    A path is written to ``<path>.partial`` and renamed when complete, so it never holds a
-    cut-off export. ``clock`` gives the header's ``exported_at``.
+    A path must be a new file, or with ``overwrite=True`` a regular file; a directory, a
+    symbolic link, a FIFO or device, and the store's own database file are refused
+    (``ValidationError``, the target left as it was). The export is written to a temporary
+    file (mode 0600) in the same directory and renamed over ``out`` when complete, so ``out``
+    never holds a cut-off export. ``clock`` gives the header's ``exported_at``.
 
     >>> export_records(store, ["agent-1"], "agent-1.jsonl").counts["decision"]  # doctest: +SKIP
     42
@@ -141,11 +150,13 @@ def export_records(
     agents = _agent_list(agent_ids)
     if format not in ("jsonl", "csv"):
         raise ValidationError(
-            f"format: must be 'jsonl' or 'csv' (got {format!r})", field="format", value=format
+            f"format: must be 'jsonl' or 'csv' (got {_repr(format)})", field="format", value=format
         )
-    if isinstance(out, (str, os.PathLike)) and not Path(out).name:
+    if isinstance(out, (str, os.PathLike)):
+        check_export_target(out, store, overwrite=overwrite)
+    elif not callable(getattr(out, "write", None)):
         raise ValidationError(
-            f"out: a file name is needed (got {str(out)!r})", field="out", value=str(out)
+            f"out: expected a path or a text stream, got {type(out).__name__}", field="out"
         )
     summary = ExportSummary(format=format, agent_ids=tuple(agents), exported_at=clock())
     counts = summary.counts
@@ -218,20 +229,69 @@ def _all_patterns(store: MemoryStore, agent: str) -> Iterator[MemoryPattern]:
             return
 
 
+def check_export_target(
+    out: str | os.PathLike[str], store: MemoryStore | None = None, *, overwrite: bool = False
+) -> Path:
+    """``out`` as a path an export may be renamed onto; ``ValidationError`` naming why not.
+
+    Refused: no file name, a directory, a symbolic link, anything not a regular file, the
+    file of ``store`` (its database, WAL or shared-memory file), and an existing file unless
+    ``overwrite``.
+    """
+    path = Path(out)
+    shown = str(out) if len(str(out)) <= 80 else str(out)[:77] + "..."
+
+    def refuse(why: str) -> NoReturn:
+        raise ValidationError(f"out: {shown!r} {why}", field="out", value=str(out))
+
+    if not path.name or path.name in (".", ".."):
+        refuse("has no file name; a file name is needed")
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and stat.S_ISDIR(mode):
+        refuse("is a directory; name a file")
+    if mode is not None and stat.S_ISLNK(mode):
+        refuse("is a symbolic link; name the file itself")
+    if mode is not None and not stat.S_ISREG(mode):
+        refuse("is not a regular file (a FIFO, socket or device); refusing to replace it")
+    if mode is None and not path.parent.is_dir():
+        refuse("is in a directory that does not exist")
+    if _store_file(path, store):
+        refuse("is the store's own database file; export to another file")
+    if mode is not None and not overwrite:
+        refuse("exists; pass --force (overwrite=True) to replace it")
+    return path
+
+
+def _store_file(path: Path, store: MemoryStore | None) -> bool:
+    database = getattr(store, "path", None)
+    if not isinstance(database, (str, os.PathLike)):
+        return False
+    target = os.path.realpath(path)
+    return any(
+        target == os.path.realpath(os.fspath(database) + suffix)
+        for suffix in ("", "-wal", "-shm", "-journal")
+    )
+
+
 @contextmanager
 def _opened(out: Target) -> Iterator[TextIO]:
     if not isinstance(out, (str, os.PathLike)):
         yield out
         return
     path = Path(out)
-    partial = path.with_name(path.name + ".partial")
+    fd, partial = tempfile.mkstemp(prefix=f".{path.name[:64]}.", suffix=".partial", dir=path.parent)
     try:
-        with partial.open("w", encoding="utf-8", newline="") as stream:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:  # mode 0600
             yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
         os.replace(partial, path)
     finally:
         with suppress(FileNotFoundError):
-            partial.unlink()
+            os.unlink(partial)
 
 
 def _write_csv(
@@ -248,44 +308,123 @@ def _write_csv(
 # -- import ---------------------------------------------------------------------------------
 
 
+class ImportInterrupted(StoreUnavailableError):
+    """An import that stopped part-way on a store that cannot roll back (DynamoDB).
+
+    Records before ``resume_from`` (in the order the import writes them) are in the store;
+    importing the file again with ``resume_from`` finishes the job (importing it again from
+    the start is safe too, only slower).
+    """
+
+    def __init__(self, message: str, *, resume_from: int, total: int) -> None:
+        super().__init__(message)
+        self.resume_from = resume_from
+        self.total = total
+
+
 def import_records(
-    store: MemoryStore, source: Source, *, progress: Progress | None = None
+    store: MemoryStore,
+    source: Source,
+    *,
+    agent_ids: Iterable[str] | None = None,
+    resume_from: int = 1,
+    progress: Progress | None = None,
 ) -> ImportSummary:
     """Write the records of a JSONL export (a path, or an iterable of lines) into ``store``.
 
-    Every line is validated first; a bad one raises ``ValidationError`` naming its line
-    number, and nothing is written. A path is read twice (validated, then written), so it
-    must not change meanwhile; lines from a stream are kept in memory in between.
+    Every line is validated first, and every record must belong to an agent the header names
+    (a signal to its sender); a bad line raises ``ValidationError`` naming its line number,
+    and nothing is written. ``agent_ids`` imports only those of the header's agents (the
+    others' records are counted in ``skipped``). A store that can roll back (SQLite, the
+    in-memory store) writes everything in one transaction: all or nothing. On DynamoDB a
+    failure part-way raises :class:`ImportInterrupted` with the position to pass back as
+    ``resume_from`` (1-based, in write order; earlier records are skipped). A path is read
+    twice (validated, then written), so it must not change meanwhile.
 
     >>> import_records(store, "agent-1.jsonl").written["pattern_version"]  # doctest: +SKIP
     7
     """
     read = line_reader(source)
-    header = validate_lines(read())
-    importer = _Importer(store, header, progress)
-    lines = read()
-    next(lines)  # the header
-    for _, kind, record in parsed_records(lines):
-        importer.add(kind, record)
-    importer.finish()
+    header, counts = validate_lines(read())
+    chosen = _chosen(header, agent_ids)
+    total = sum(counts[agent] for agent in chosen)
+    if isinstance(resume_from, bool) or not isinstance(resume_from, int):
+        raise ValidationError(
+            f"resume_from: expected a record number, got {resume_from!r}",
+            field="resume_from",
+            value=resume_from,
+        )
+    if not 1 <= resume_from <= total + 1:
+        raise ValidationError(
+            f"resume_from: must be between 1 and {total + 1} (the file holds {total} records "
+            f"to import), got {resume_from}",
+            field="resume_from",
+            value=resume_from,
+        )
+    importer = _Importer(store, header, chosen, total, resume_from, progress)
+    atomic = isinstance(store, AtomicWrites)
+    try:
+        with store.atomic() if isinstance(store, AtomicWrites) else nullcontext():
+            lines = read()
+            next(lines)  # the header
+            for _, kind, record in parsed_records(lines, header.agent_ids):
+                importer.add(kind, record)
+            importer.finish()
+    except Exception as exc:
+        raise importer.failure(exc, rolled_back=atomic) from exc
     return importer.summary
 
 
-class _Importer:
-    """Writes validated records: decisions as they come, in batches; the rest at the end."""
+def _chosen(header: Header, agent_ids: Iterable[str] | None) -> frozenset[str]:
+    if agent_ids is None:
+        return frozenset(header.agent_ids)
+    chosen = _agent_list(agent_ids)
+    strangers = [a for a in chosen if a not in header.agent_ids]
+    if strangers:
+        raise ValidationError(
+            f"agent_ids: {', '.join(map(repr, strangers))} not in this export "
+            f"(it holds {', '.join(map(repr, header.agent_ids)) or 'no agent'})",
+            field="agent_ids",
+            value=strangers,
+        )
+    return frozenset(chosen)
 
-    def __init__(self, store: MemoryStore, header: Header, progress: Progress | None) -> None:
+
+class _Importer:
+    """Writes validated records: decisions as they come, in batches; the rest at the end.
+
+    ``position`` counts records in the order they are written (decisions in file order, then
+    registrations, pattern versions, states, checkpoints, signals), so a stopped import can
+    resume where it stopped.
+    """
+
+    def __init__(
+        self,
+        store: MemoryStore,
+        header: Header,
+        chosen: frozenset[str],
+        total: int,
+        resume_from: int,
+        progress: Progress | None,
+    ) -> None:
         self.store = store
         self.summary = ImportSummary(
-            agent_ids=tuple(header.agent_ids), exported_at=header.exported_at
+            agent_ids=tuple(a for a in header.agent_ids if a in chosen),
+            exported_at=header.exported_at,
         )
+        self._chosen = chosen
+        self._total = total
+        self._resume_from = resume_from
+        self.position = 0  # records handled (written, unchanged, or before resume_from)
         self._progress = progress
         self._decisions: list[DecisionRecord] = []
         self._held: dict[str, list[Any]] = {kind: [] for kind in KINDS}
         self._versions: dict[tuple[str, str], dict[int, MemoryPattern]] = {}
 
     def add(self, kind: str, record: Model) -> None:
-        if isinstance(record, DecisionRecord):
+        if owner(record) not in self._chosen:
+            self.summary.skipped[kind] += 1
+        elif isinstance(record, DecisionRecord):
             self._decisions.append(record)
             if len(self._decisions) >= _PAGE:
                 self._flush_decisions()
@@ -298,29 +437,59 @@ class _Importer:
     def finish(self) -> None:
         self._flush_decisions()
         for registration in self._held["registration"]:
-            self._count("registration", self._register(registration))
+            if self._due("registration"):
+                self._count("registration", self._register(registration))
         for versions in self._versions.values():
-            for written in self._put_versions([versions[v] for v in sorted(versions)]):
-                self._count("pattern_version", written)
+            self._put_versions([versions[v] for v in sorted(versions)])
         for state in self._held["state"]:
-            self._count("state", self.store.put_state_snapshot(state))
+            if self._due("state"):
+                self._count("state", self.store.put_state_snapshot(state))
         for checkpoint in self._held["checkpoint"]:
-            self._count("checkpoint", self.store.put_checkpoint(checkpoint))
+            if self._due("checkpoint"):
+                self._count("checkpoint", self.store.put_checkpoint(checkpoint))
         for signal in self._held["signal"]:
-            self._publish(signal)
-            self._count("signal", True)
+            if self._due("signal"):
+                self._publish(signal)
+                self._count("signal", True)
+
+    def failure(self, exc: Exception, *, rolled_back: bool) -> Exception:
+        """The error to raise for ``exc``, raised while writing record ``position + 1``."""
+        at = self.position + 1
+        cause = f"{type(exc).__name__}: {exc}"
+        if rolled_back:
+            return StoreUnavailableError(
+                f"import failed at record {at} of {self._total} ({cause}); "
+                "rolled back, nothing was written"
+            )
+        return ImportInterrupted(
+            f"import stopped at record {at} of {self._total} ({cause}); the records before "
+            f"it are in the store: import again with --resume-from {at} (resume_from={at})",
+            resume_from=at,
+            total=self._total,
+        )
+
+    def _due(self, kind: str) -> bool:
+        """Whether the next record is to be written (False: before ``resume_from``)."""
+        if self.position + 1 >= self._resume_from:
+            return True
+        self.position += 1
+        self.summary.skipped[kind] += 1
+        return False
 
     def _count(self, kind: str, written: bool) -> None:
+        self.position += 1
         (self.summary.written if written else self.summary.unchanged)[kind] += 1
         if self._progress is not None:
             self._progress(kind, self.summary.written[kind] + self.summary.unchanged[kind])
 
     def _flush_decisions(self) -> None:
-        if not self._decisions:
-            return
-        self.store.put_decisions(self._decisions)
-        self.summary.written["decision"] += len(self._decisions)
+        batch = [d for d in self._decisions if self._due("decision")]
         self._decisions = []
+        if not batch:
+            return
+        self.store.put_decisions(batch)
+        self.position += len(batch)
+        self.summary.written["decision"] += len(batch)
         if self._progress is not None:
             self._progress("decision", self.summary.written["decision"])
 
@@ -331,24 +500,27 @@ class _Importer:
         self.store.register_agent(registration)
         return True
 
-    def _put_versions(self, versions: Sequence[MemoryPattern]) -> Iterator[bool]:
-        """Replay a pattern's versions, oldest first, through ``put_pattern``; yields whether
-        each was written (False: the target has it, or has a newer version already)."""
+    def _put_versions(self, versions: Sequence[MemoryPattern]) -> None:
+        """Replay a pattern's versions, oldest first, through ``put_pattern``; a version the
+        target has, or older than its latest, is counted unchanged."""
         first = versions[0]
         stored = self.store.get_pattern_history(first.agent_id, first.pattern_id)
         have = {p.version for p in stored}
         latest = max(have) if have else None
         for version in versions:
+            if not self._due("pattern_version"):
+                continue
             if version.version in have or (latest is not None and version.version < latest):
-                yield False
+                self._count("pattern_version", False)
                 continue
             self.store.put_pattern(version, expected_version=latest)
             latest = version.version
-            yield True
+            self._count("pattern_version", True)
 
     def _publish(self, signal: AgentSignal) -> None:
         # Stores keep each target's status when a signal is published again; only processed
-        # statuses are carried over (a claim belongs to a consumer of the source store).
+        # statuses are carried over (a claim belongs to a consumer of the source store). A
+        # target's status can only concern this signal, whose sender is being imported.
         self.store.publish_signal(signal)
         for agent, status in signal.processing.items():
             if status == ProcessingStatus.PROCESSED:
@@ -361,10 +533,12 @@ __all__ = [
     "FORMAT_VERSION",
     "KINDS",
     "ExportSummary",
+    "ImportInterrupted",
     "ImportSummary",
     "Progress",
     "Source",
     "Target",
+    "check_export_target",
     "csv_row",
     "export_records",
     "import_records",

@@ -17,12 +17,18 @@ cycle is one chain::
                 └─ risk_assessment   how much risk the position may take
                    └─ strategy_selection   momentum or mean reversion
 
-With ``use_memory=True`` the source and strategy choices first ask a
-:class:`~agentmem_langchain.langchain.retriever.PatternRetriever` what worked before in the same
-regime and follow the most confident matching pattern (recording it in
-``patterns_applied``); otherwise, or when no pattern is confident enough, they pick
-uniformly at random (the baseline policy). Outcomes come from the simulator once the
-cycle's candle has closed (:meth:`IntegratedMarketHunterAgent.settle`).
+The source and strategy choices follow a policy:
+
+* ``"memory"`` (the default): :meth:`MemoryManager.recommend` says which option to take in this
+  regime, from every outcome logged so far (it explores options it is unsure of, and
+  follows a change of the best one); the decision records its expected success as confidence,
+  the patterns it drew on and its one-line reason;
+* ``"uniform"``: a coin flip (an agent without memory);
+* ``"thompson"``: a plain Thompson-sampling bandit kept by the example itself
+  (:mod:`.bandit`), the yardstick memory is measured by.
+
+Outcomes come from the simulator once the cycle's candle has closed
+(:meth:`IntegratedMarketHunterAgent.settle`).
 """
 
 from __future__ import annotations
@@ -46,8 +52,10 @@ from agentmem_langchain.langchain.retriever import PatternRetriever
 from agentmem_langchain.langchain.testing import ScriptedChatModel
 from agentmem_langchain.learning import ContextFeatures, PatternLearner
 
+from .bandit import ThompsonSampler
 from .market import MarketSimulator, Outcome
 
+POLICIES = ("memory", "uniform", "thompson")
 SOURCES = ("coinglass", "cryptoquant")
 QUERIES = ("funding_rates", "open_interest")
 STRATEGIES = ("momentum", "mean_reversion")
@@ -139,18 +147,21 @@ class IntegratedMarketHunterAgent:
         memory: MemoryManager,
         market: MarketSimulator,
         *,
-        use_memory: bool = True,
+        policy: str = "memory",
         seed: int = 7,
         min_pattern_confidence: float = 0.3,
     ) -> None:
+        if policy not in POLICIES:
+            raise ValueError(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
         self.memory = memory
         self.agent_id = memory.agent_id
         self.market = market
-        self.use_memory = use_memory
+        self.policy = policy
         self.min_pattern_confidence = min_pattern_confidence
         self.logger = DecisionLogger(memory)
-        self.retriever = PatternRetriever(memory=memory, k=8) if use_memory else None
+        self.retriever = PatternRetriever(memory=memory, k=8)
         self._rng = random.Random(f"{seed}:policy")
+        self.bandit = ThompsonSampler(random.Random(f"{seed}:thompson"))
         self._plan = CyclePlan(cycle=0, market={})
         # The decision points read their patterns themselves (``recall``), so the middleware
         # only records: a scripted model would not read patterns put in its prompt.
@@ -191,6 +202,14 @@ class IntegratedMarketHunterAgent:
                 cycle, chosen["strategy_selection"]
             ),
         }
+        if self.policy == "thompson":  # the bandit keeps its own counts
+            for learned in (DecisionType.SOURCE_SELECTION, DecisionType.STRATEGY_SELECTION):
+                self.bandit.update(
+                    learned.value,
+                    conditions_of(plan.market),
+                    chosen[learned.value],
+                    bool(outcomes[learned].success),
+                )
         for decision_type, outcome in outcomes.items():
             decision_id = plan.decision_ids.get(decision_type.value)
             if decision_id is None:  # not captured: nothing to attach the outcome to
@@ -317,22 +336,22 @@ class IntegratedMarketHunterAgent:
     def _choose(
         self, decision_type: DecisionType, market: dict[str, Any], options: Sequence[str]
     ) -> tuple[str, Recall]:
-        # The coin is flipped whether or not memory overrides it, so agents that share a
-        # seed flip the same coins and differ only where memory decided.
-        baseline = self._rng.choice(list(options))
-        recall = self.recall(decision_type.value, market, options)
-        if recall.choice is not None:
-            return recall.choice, recall
-        allowed = [o for o in options if o not in recall.avoid] or list(options)
-        if baseline not in allowed:
-            baseline = allowed[0]
-        why = recall.rationale or (
-            "no confident pattern for this regime: uniform pick"
-            if self.retriever is not None
-            else "no memory: uniform pick"
-        )
-        return baseline, Recall(
-            avoid=recall.avoid, pattern_ids=recall.pattern_ids, scores=recall.scores, rationale=why
+        # The coin is flipped and a seed drawn whatever the policy, so agents that share a
+        # seed see the same random stream and differ only in how they decide.
+        coin = self._rng.choice(list(options))
+        draw = self._rng.randrange(1 << 32)
+        if self.policy == "uniform":
+            return coin, Recall(rationale="no memory: uniform pick")
+        if self.policy == "thompson":
+            chosen = self.bandit.choose(decision_type.value, conditions_of(market), options)
+            return chosen, Recall(rationale="Thompson sampling, outside the memory")
+        rec = self.memory.recommend(decision_type.value, list(options), market, seed=draw)
+        return rec.choice, Recall(
+            choice=rec.choice,
+            pattern_ids=tuple(rec.pattern_ids),
+            confidence=rec.expected_success,
+            scores={o: round(p, 3) for o, p in rec.expected.items()},
+            rationale=rec.reason,
         )
 
     def recall(
@@ -343,10 +362,9 @@ class IntegratedMarketHunterAgent:
         Retrieves patterns with a query describing the regime, keeps those of this decision
         type whose conditions match, and follows the most confident success pattern when
         its confidence reaches ``min_pattern_confidence``; confident avoid patterns rule
-        their option out. Without memory, an empty ``Recall``.
+        their option out. (What consolidation learned, as a reader of the patterns sees it;
+        the agent itself decides with ``recommend``.)
         """
-        if self.retriever is None:
-            return Recall()
         labels = conditions_of(market)
         # Out of the callbacks on purpose: the handler would list every retrieved candidate
         # in patterns_applied of the run's chain step and tool call; the decision itself

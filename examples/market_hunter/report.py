@@ -36,7 +36,9 @@ def summary_lines(result: DemoResult) -> list[str]:
         f"(b) day 2 source selection success: {with_rate:.1%} with memory vs "
         f"{without_rate:.1%} without ({100 * result.memory_gain:+.1f} points); all five "
         f"decision points: {result.with_memory.overall_rate:.1%} vs "
-        f"{result.without_memory.overall_rate:.1%}",
+        f"{result.without_memory.overall_rate:.1%}; a Thompson-sampling bandit: "
+        f"{result.thompson.rate(source):.1%} source selection, "
+        f"{result.thompson.overall_rate:.1%} all five",
     ]
 
 
@@ -85,15 +87,21 @@ def print_report(result: DemoResult, console: Console) -> None:
 
 
 def _success_table(result: DemoResult) -> Table:
-    days = (result.day1, result.with_memory, result.without_memory)
+    days = (result.day1, result.with_memory, result.without_memory, result.thompson)
     table = Table(
         title="success rate by decision point, read back from the store",
-        caption=f"{result.day1.agent_id} explores on day 1 and follows its patterns on day 2; "
-        f"{result.without_memory.agent_id} is the same agent without memory. "
-        "memory used: source / strategy choices that applied a pattern.",
+        caption=f"{result.day1.agent_id} decides with recommend() from an empty memory on day 1 "
+        f"and goes on on day 2; {result.without_memory.agent_id} is the same agent without "
+        f"memory; {result.thompson.agent_id} decides with its own Thompson-sampling bandit "
+        "(both days). memory used: source / strategy choices that drew on stored evidence.",
     )
     table.add_column("decision point")
-    for title in ("day 1\nexploring", "day 2\nwith memory", "day 2\nwithout memory"):
+    for title in (
+        "day 1\nlearning",
+        "day 2\nwith memory",
+        "day 2\nwithout memory",
+        "day 2\nThompson sampling",
+    ):
         table.add_column(title, justify="right")
     for decision_type in DECISION_POINTS:
         cells = [

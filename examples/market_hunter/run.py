@@ -1,20 +1,23 @@
-"""The demo: a day of exploring, consolidation, then a second day with and without memory.
+"""The demo: a day of learning, consolidation, then a second day with memory, without it,
+and beside a plain Thompson-sampling bandit.
 
 >>> result = run(cycles=96, seed=3, sqlite_path="/tmp/hunter.db")  # doctest: +SKIP
 >>> result.truth_recovered, result.memory_gain > 0                # doctest: +SKIP
 (True, True)
 
-1. Day 1: the agent (``market-hunter-001``) runs ``cycles`` 10-minute cycles with an empty
-   memory, so it explores: its source and strategy choices are uniform coin flips. A
-   ``FakeClock`` moves 10 minutes per cycle; the store, the memory and the decisions'
-   timestamps run on it, so STM windows, TTLs and stats see simulated time.
+1. Day 1: the agent (``market-hunter-001``) runs ``cycles`` 10-minute cycles starting from an
+   empty memory; its source and strategy choices come from ``MemoryManager.recommend``, which
+   tries every option and learns from each outcome as it is logged. A ``FakeClock`` moves
+   10 minutes per cycle; the store, the memory and the decisions' timestamps run on it, so
+   STM windows, TTLs and stats see simulated time.
 2. ``consolidate`` turns the day's decisions into patterns; the truth check asks whether
    the most confident source pattern of each volatility regime names the simulator's best
    source (and the same for strategies by trend regime).
-3. Day 2, twice from the same seed and the same simulated times: the same agent following
-   its patterns (through ``PatternRetriever``), and the same agent without memory
-   (``market-hunter-baseline``, an agent with no patterns) flipping the same coins.
-   Success rates are read back from the store.
+3. Day 2, from the same seed and the same simulated times: the same agent deciding with its
+   memory, the same agent without memory (``market-hunter-baseline``, coin flips), and an
+   agent that decides with a Thompson-sampling bandit of its own
+   (``market-hunter-thompson``, which learned online through both days). Success rates are
+   read back from the store.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from .market import TREND_REGIMES, VOLATILITY_REGIMES, MarketSimulator
 DEFAULT_SQLITE_PATH = Path("agentmem-demo") / "market_hunter.db"
 AGENT_ID = "market-hunter-001"
 BASELINE_AGENT_ID = "market-hunter-baseline"
+THOMPSON_AGENT_ID = "market-hunter-thompson"
 CYCLE = timedelta(minutes=10)
 #: The seed's five decision points, in chain order.
 DECISION_POINTS = (
@@ -109,6 +113,7 @@ class DemoResult:
     truth: list[TruthCheck]
     with_memory: DayResult
     without_memory: DayResult
+    thompson: DayResult
     day2_consolidation: ConsolidationResult
     day1_patterns: list[MemoryPattern]
     patterns: list[MemoryPattern]
@@ -153,8 +158,9 @@ def run(
     with _open_store(store, Path(sqlite_path), endpoint_url, clock) as (memory_store, location):
         memory = MemoryManager(AGENT_ID, store=memory_store, clock=clock)
         baseline = MemoryManager(BASELINE_AGENT_ID, store=memory_store, clock=clock)
+        bandit = MemoryManager(THOMPSON_AGENT_ID, store=memory_store, clock=clock)
 
-        _run_day(memory, seed, 1, cycles, clock, use_memory=True)  # day 1: explore
+        _run_day(_agent(memory, seed, 1, "memory"), 1, cycles, clock)  # day 1: learn
         learned = consolidate(memory, learner=LEARNER)
         day1_patterns = memory.get_patterns(limit=1000)
         truth = check_truth(day1_patterns)
@@ -163,16 +169,21 @@ def run(
         )
 
         day2_start, first = clock(), cycles + 1
-        _run_day(memory, seed, first, cycles, clock, use_memory=True)
+        _run_day(_agent(memory, seed, 2, "memory"), first, cycles, clock)
         clock.set(day2_start)  # the same simulated day again, for the agent without memory
-        _run_day(baseline, seed, first, cycles, clock, use_memory=False)
+        _run_day(_agent(baseline, seed, 2, "uniform"), first, cycles, clock)
+        clock.set(begin)  # both days again, for the bandit (it learns online from day 1)
+        thompson_agent = _agent(bandit, seed, 1, "thompson")
+        _run_day(thompson_agent, 1, cycles, clock)
+        _run_day(thompson_agent, first, cycles, clock)
         day2_learned = consolidate(memory, learner=LEARNER)
-        cost = _cost_line(memory_store, 3 * cycles)  # before the reads that measure the days
+        cost = _cost_line(memory_store, 5 * cycles)  # before the reads that measure the days
 
         last = 2 * cycles
-        day1 = read_day("day 1 (exploring)", memory, 1, cycles)
+        day1 = read_day("day 1 (learning)", memory, 1, cycles)
         with_memory = read_day("day 2, with memory", memory, first, last)
         without = read_day("day 2, without memory", baseline, first, last)
+        thompson = read_day("day 2, Thompson sampling", bandit, first, last)
         end = clock() + timedelta(microseconds=1)  # the window includes the last instant
         stats = memory.decision_stats(start=begin, end=end)
         baseline_stats = baseline.decision_stats(start=begin, end=end)
@@ -199,6 +210,7 @@ def run(
             truth=truth,
             with_memory=with_memory,
             without_memory=without,
+            thompson=thompson,
             day2_consolidation=day2_learned,
             day1_patterns=day1_patterns,
             patterns=patterns,
@@ -212,22 +224,22 @@ def run(
             expired_after_ttl=expired,
             patterns_after_ttl=patterns_left,
         )
-        for manager in (memory, baseline):
+        for manager in (memory, baseline, bandit):
             manager.flush(timeout=30)
         memory.recorder.close(timeout=30)
     result.seconds = time.perf_counter() - started
     return result
 
 
-def _run_day(
-    memory: MemoryManager, seed: int, first: int, cycles: int, clock: FakeClock, use_memory: bool
-) -> None:
-    """One simulated day: decide, let the 10-minute candle close, log the outcomes."""
-    day = (first - 1) // cycles + 1
-    # Agents of the same day share a policy seed: they flip the same coins.
-    agent = IntegratedMarketHunterAgent(
-        memory, MarketSimulator(seed), use_memory=use_memory, seed=seed * 100 + day
+def _agent(memory: MemoryManager, seed: int, day: int, policy: str) -> IntegratedMarketHunterAgent:
+    # Agents of the same day share a policy seed: they see the same random stream.
+    return IntegratedMarketHunterAgent(
+        memory, MarketSimulator(seed), policy=policy, seed=seed * 100 + day
     )
+
+
+def _run_day(agent: IntegratedMarketHunterAgent, first: int, cycles: int, clock: FakeClock) -> None:
+    """One simulated day: decide, let the 10-minute candle close, log the outcomes."""
     for cycle in range(first, first + cycles):
         plan = agent.decide(cycle)
         clock.advance(seconds=CYCLE.total_seconds())

@@ -184,6 +184,7 @@ async def session(call: Caller, logger: DecisionLogger, owner: MemoryManager) ->
         await call(memory, "get_patterns", 0.5),
         await call(memory, "get_patterns", 0.9),
         await call(memory, "get_shared_patterns"),
+        await call(memory, "recommend", "source_selection", ["coinglass", "kaiko"], seed=3),
     ]
 
     results.append(await call(memory, "load_state"))
@@ -321,6 +322,8 @@ CHECKED_FIRST: dict[str, Call] = {
     "pending signals limit 0": memory_call("get_pending_signals", limit=0),
     "metrics not a mapping": memory_call("save_state", metrics="many"),
     "another agent's state": memory_call("save_state", AgentState(agent_id="someone-else")),
+    "signal without audience": memory_call("publish_signal", "tick"),
+    "lease of 0": memory_call("claim_signals", lease=timedelta(0)),
 }
 
 #: Errors only the store (or the coordinator) finds: the twin raises them from its worker.
@@ -332,8 +335,6 @@ FOUND_BY_THE_STORE: dict[str, Call] = {
     "manager outcome of an unknown decision": memory_call("log_outcome", UNKNOWN, True),
     "chain of an unknown decision": logger_call("get_decision_chain", UNKNOWN),
     "not a cursor": memory_call("query_decisions", cursor="not-a-cursor"),
-    "signal without audience": memory_call("publish_signal", "tick"),
-    "lease of 0": memory_call("claim_signals", lease=timedelta(0)),
 }
 
 

@@ -542,3 +542,27 @@ def test_importing_the_module_does_not_import_boto3() -> None:
 
 def _dim(name: str, value: str) -> dict[str, str]:
     return {"Name": name, "Value": value}
+
+
+def test_a_memory_on_dynamodb_also_reports_its_journal(clock: FakeClock) -> None:
+    from agentmem_langchain.analytics.cloudwatch import JOURNAL_METRIC
+    from agentmem_langchain.stores.dynamodb import DynamoDBStore
+
+    with mock_aws():
+        store = DynamoDBStore(region="us-east-1", table_prefix="cw_", clock=clock)
+        store.create_all_tables()
+        memory = MemoryManager("agent-1", store=store, clock=clock)
+        _log(memory, FLEET)
+        datums = CloudWatchExporter(region="us-east-1").metrics_for(memory)
+    journal = [d for d in datums if d.name == JOURNAL_METRIC]
+    assert len(journal) == 1
+    assert journal[0].dimensions == (("TablePrefix", "cw_"),)
+    assert journal[0].value == 0.0  # everything reached the store
+    assert journal[0].unit == "Count"
+
+
+def test_a_memory_on_another_store_reports_no_journal(fleet: MemoryManager) -> None:
+    from agentmem_langchain.analytics.cloudwatch import JOURNAL_METRIC
+
+    datums = CloudWatchExporter(region="us-east-1").metrics_for(fleet)
+    assert JOURNAL_METRIC not in {d.name for d in datums}

@@ -6,17 +6,26 @@ strings). What may come out is a result or an ``AgentMemError`` (for model const
 ``ValidationError``); never a ``TypeError``, ``KeyError``, ``AttributeError``... After each
 example, whatever the store holds reads back and validates.
 
+Covered: the models, every ``DecisionLogger.log_*`` method, every ``MemoryManager`` method
+(sync or its async twin, drawn) with each argument well-typed or anything, and every public
+constructor (``MemoryManager``, ``DecisionLogger``, the callback handler, ``instrument``,
+``PatternRetriever``, the coordinator, ``@decision``, the stores, ``open_store``, the
+learning classes and the executor). A manager call that raises leaves the store exactly as
+it was.
+
 Hypothesis settings come from ``tests/conftest.py`` (``HYPOTHESIS_PROFILE=ci``
 derandomizes); example counts are kept small so the module runs in well under a minute.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
 import math
 import tempfile
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -29,9 +38,12 @@ from typer.testing import CliRunner
 
 from agentmem_langchain import (
     AgentMemError,
+    AgentMemoryCallbackHandler,
     AgentRegistration,
     AgentSignal,
     AgentState,
+    ConsolidationScheduler,
+    ContextThreadPoolExecutor,
     DecisionLogger,
     DecisionOutcome,
     DecisionReasoning,
@@ -39,11 +51,18 @@ from agentmem_langchain import (
     DecisionType,
     MemoryManager,
     MemoryPattern,
+    MultiAgentCoordinator,
+    PatternLearner,
     PatternRetriever,
     ValidationError,
+    consolidate,
+    instrument,
+    open_store,
+    uninstrument,
 )
 from agentmem_langchain.cli import app
 from agentmem_langchain.decorators import decision
+from agentmem_langchain.models import utcnow
 from agentmem_langchain.stores.sqlite import SQLiteStore
 from agentmem_langchain.testing import InMemoryStore
 
@@ -504,14 +523,23 @@ class Sentinel:
     result=st.one_of(value, st.builds(Sentinel)),
     confidence=st.one_of(st.none(), st.floats(), st.integers(-1, 2)),
     decision_type=st.one_of(st.none(), st.text(max_size=10), st.just("x" * 200)),
-    tags=st.one_of(st.none(), st.lists(st.text(max_size=5), max_size=2)),
+    tags=st.one_of(st.none(), st.lists(st.text(max_size=5), max_size=2), st.text(max_size=3)),
 )
 def test_decorated_calls_return_their_result_and_never_raise(
     args, kwargs, result, confidence, decision_type, tags
 ):
     memory = MemoryManager("agent-1", store=InMemoryStore())
+    try:  # bad options are refused once, when decorating
+        options = decision(decision_type, memory=memory, confidence=confidence, tags=tags)
+    except ValidationError as exc:
+        refused: ValidationError | None = exc
+    else:
+        refused = None
+    if refused is not None:
+        assert refused.field in ("decision_type", "confidence", "tags"), str(refused)
+        return
 
-    @decision(decision_type, memory=memory, confidence=confidence, tags=tags)
+    @options
     def decide(*a, **k):
         return result
 
@@ -523,10 +551,336 @@ def test_decorated_calls_return_their_result_and_never_raise(
     assert decide(*args, **kwargs) is result
     assert decide(BadRepr(), "y" * 100_000, _recursive_list(), huge=10**5000) is result
     assert memory.flush(timeout=10)
-    records = assert_store_valid(memory)
-    # an invalid decision type (over 128 characters) drops decide's records, with a warning
-    valid_type = decision_type is None or len(decision_type) <= 128
-    assert len(records) == (4 if valid_type else 1)
+    assert len(assert_store_valid(memory)) == 4
+
+
+# -- MemoryManager: every public method, sync and async --------------------------------------
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+known_ids = st.sampled_from(["01J9Z" + "0" * 21, "01J9Z" + "1" * 21])
+agent_lists = st.lists(st.sampled_from(["agent-1", "b", "eth"]), max_size=3)
+#: A well-typed value per parameter name (so calls get past the checks and reach the store);
+#: each parameter is also drawn from ``value`` (anything at all).
+GOOD: dict[str, st.SearchStrategy[Any]] = {
+    "decision_id": st.one_of(known_ids, str_ids),
+    "pattern_id": st.one_of(known_ids, str_ids),
+    "signal_id": str_ids,
+    "limit": st.integers(-2, 20),
+    "start": st.datetimes(timezones=st.just(timezone.utc)),
+    "end": st.one_of(st.none(), st.datetimes(timezones=st.just(timezone.utc))),
+    "decision_type": st.one_of(st.none(), st.sampled_from(["custom", "tool_call", ""])),
+    "success": st.one_of(st.none(), st.booleans()),
+    "cursor": st.none(),
+    "outcome": st.fixed_dictionaries({"success": st.booleans()}),
+    "record": st.builds(
+        lambda t: DecisionRecord(agent_id="agent-1", decision_type=t),
+        st.sampled_from(["custom", "tool_call"]),
+    ),
+    "pattern": st.builds(lambda d: MemoryPattern(agent_id="agent-1", description=d), st.text()),
+    "min_confidence": st.floats(0, 1),
+    "include_retired": st.booleans(),
+    "options": st.lists(st.text(min_size=1, max_size=5), min_size=1, max_size=3),
+    "context": st.one_of(st.none(), st.dictionaries(st.text(max_size=5), json_ish, max_size=2)),
+    "policy": st.sampled_from(["thompson", "ucb", "greedy", "other"]),
+    "seed": st.one_of(st.none(), st.integers(0, 100)),
+    "state": st.builds(lambda: AgentState(agent_id="agent-1")),
+    "config": st.one_of(st.none(), st.dictionaries(st.text(max_size=5), json_ish, max_size=2)),
+    "metrics": st.one_of(st.none(), st.dictionaries(st.text(max_size=5), json_ish, max_size=2)),
+    "status": st.one_of(st.none(), st.text(max_size=8)),
+    "name": st.one_of(st.none(), st.text(max_size=8)),
+    "to": st.one_of(st.none(), st.text(max_size=8)),
+    "signal_type": st.text(max_size=8),
+    "payload": st.one_of(st.none(), st.dictionaries(st.text(max_size=5), json_ish, max_size=2)),
+    "targets": st.one_of(st.none(), agent_lists),
+    "capability": st.one_of(st.none(), st.text(max_size=5)),
+    "broadcast": st.booleans(),
+    "priority": st.integers(-5, 5),
+    "ttl": st.one_of(st.none(), st.timedeltas(min_value=timedelta(seconds=-5))),
+    "lease": st.timedeltas(min_value=timedelta(seconds=-5), max_value=timedelta(hours=1)),
+    "with_agents": agent_lists,
+    "from_agents": agent_lists,
+    "timeout": st.one_of(st.none(), st.floats(0, 0.5)),
+    "quality_score": st.one_of(st.none(), st.floats(0, 1)),
+    "latency_ms": st.one_of(st.none(), st.floats(0, 1000)),
+    "error": st.one_of(st.none(), st.text(max_size=8)),
+}
+#: Every public method of MemoryManager the fuzz calls (close, iter_decisions and the
+#: properties are left out: close ends the store, iter_decisions is query_decisions paged).
+MANAGER_METHODS = sorted(
+    name
+    for name, member in vars(MemoryManager).items()
+    if callable(member)
+    and not name.startswith("_")
+    and not name.startswith("a")
+    and name not in ("close", "iter_decisions", "now", "prepare")
+)
+
+
+def test_the_fuzzed_manager_methods_are_all_of_them():
+    public = {
+        name
+        for name, member in vars(MemoryManager).items()
+        if callable(member) and not name.startswith("_")
+    }
+    twins = {name for name in public if name.startswith("a") and name[1:] in public}
+    assert public - twins - set(MANAGER_METHODS) == {"close", "iter_decisions", "now", "prepare"}
+    assert {"recommend", "publish_signal", "share_pattern", "save_state"} <= set(MANAGER_METHODS)
+
+
+def manager_call(name: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Keyword arguments for ``MemoryManager.<name>``: each well-typed or anything."""
+    params = [
+        p
+        for p in inspect.signature(getattr(MemoryManager, name)).parameters.values()
+        if p.name != "self" and p.kind is not p.VAR_KEYWORD
+    ]
+    required = {p.name: _mostly_good(p.name) for p in params if p.default is p.empty}
+    optional = {p.name: _mostly_good(p.name) for p in params if p.default is not p.empty}
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+def _mostly_good(name: str) -> st.SearchStrategy[Any]:
+    """Well-typed five times in six (so some calls get through), else anything."""
+    return st.one_of(*[GOOD.get(name, value)] * 5, value)
+
+
+def contents(memory: MemoryManager) -> str:
+    """Everything the store holds, as text: what "nothing was written" compares."""
+    store = memory.store
+    if isinstance(store, InMemoryStore):
+        return repr(sorted((k, repr(v)) for k, v in vars(store).items() if isinstance(v, dict)))
+    agents = ["agent-1", "b", "eth"]
+    return repr(
+        [[r.model_dump_json() for r in store.query_decisions(a, limit=1000).items] for a in agents]
+        + [
+            [
+                p.model_dump_json()
+                for p in store.list_patterns(
+                    a, min_confidence=0.0, include_retired=True, limit=1000
+                ).items
+            ]
+            for a in agents
+        ]
+        + [[store.load_state(a), store.list_checkpoints(a)] for a in agents]
+        + [[s.model_dump_json() for s in store.pending_signals(a, limit=100)] for a in agents]
+        + [store.list_agents()]
+    )
+
+
+def _prepared(memory: MemoryManager) -> None:
+    """A decision, a pattern (with the ids ``known_ids`` draws), a state and an agent."""
+    for decision_id in ("01J9Z" + "0" * 21, "01J9Z" + "1" * 21):
+        memory.log_decision(
+            DecisionRecord(
+                decision_id=decision_id, agent_id="agent-1", decision_type="custom", timestamp=T0
+            )
+        )
+    memory.store_pattern(
+        MemoryPattern(pattern_id="01J9Z" + "0" * 21, agent_id="agent-1", description="p")
+    )
+    memory.save_state(metrics={"cycles": 1})
+    memory.coordinator.register_agent("b", capabilities=["pricing"])
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+@FUZZ
+@given(data=st.data())
+def test_manager_methods_raise_only_library_errors_and_write_nothing_when_they_do(kind, data):
+    with memory_on(kind) as memory:
+        _prepared(memory)
+        for _ in range(data.draw(st.integers(1, 3), "steps")):
+            name = data.draw(st.sampled_from(MANAGER_METHODS), "method")
+            kwargs = data.draw(manager_call(name), "kwargs")
+            twin = f"a{name}" if data.draw(st.booleans(), "async") else None
+            before = contents(memory)
+            error: AgentMemError | None = None
+            try:
+                if twin is not None and hasattr(memory, twin):
+                    asyncio.run(getattr(memory, twin)(**kwargs))
+                else:
+                    getattr(memory, name)(**kwargs)
+            except AgentMemError as exc:
+                error = exc
+            if error is not None:
+                assert "\n" not in str(error).strip(), str(error)
+                assert contents(memory) == before, (name, kwargs)
+        assert_store_valid(memory)
+
+
+# -- constructors -----------------------------------------------------------------------------
+
+
+def _no_default(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """``strategy`` without None (None means "the default store", which the fuzz leaves be)."""
+    return strategy.filter(lambda v: v is not None)
+
+
+handler_options = st.fixed_dictionaries(
+    {},
+    optional={
+        "agent_id": st.one_of(st.sampled_from(["agent-1", "b"]), value),
+        "record_chains": st.one_of(st.sampled_from([True, False, "root"]), value),
+        "record_tools": st.one_of(st.booleans(), value),
+        "record_llm": st.one_of(st.booleans(), value),
+        "name_filter": st.one_of(st.none(), st.lists(st.text(max_size=4), max_size=2), value),
+        "redact": st.one_of(st.none(), st.just(lambda d: d), value),
+        "max_runs": st.one_of(st.integers(-1, 100), value),
+    },
+)
+
+
+def _construct(which: str, data: st.DataObject, memory: MemoryManager, tmp: Path) -> Any:
+    """Build the public object ``which`` from drawn arguments."""
+    good_memory = st.one_of(st.just(memory), _no_default(value))
+    if which == "MemoryManager":
+        return MemoryManager(
+            data.draw(agent_ids, "agent_id"),
+            store=data.draw(st.one_of(st.just(memory.store), _no_default(value)), "store"),
+            decision_ttl=data.draw(st.one_of(st.none(), st.timedeltas(), value), "ttl"),
+            clock=data.draw(st.one_of(st.just(memory.clock), value), "clock"),
+        )
+    if which == "DecisionLogger":
+        return DecisionLogger(data.draw(st.one_of(st.just(memory), value), "memory"))
+    if which == "AgentMemoryCallbackHandler":
+        handler_memory = data.draw(good_memory, "memory")
+        return AgentMemoryCallbackHandler(handler_memory, **data.draw(handler_options, "options"))
+    if which == "PatternRetriever":
+        settings_ = data.draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "memory": good_memory,
+                    "store": value,
+                    "agent_id": value,
+                    "k": st.one_of(st.integers(-1, 5), value),
+                    "min_confidence": value,
+                    "pattern_types": value,
+                    "cache_seconds": value,
+                    "max_patterns": value,
+                },
+            ),
+            "settings",
+        )
+        return PatternRetriever(**settings_)
+    if which == "MultiAgentCoordinator":
+        return MultiAgentCoordinator(
+            data.draw(st.one_of(st.just(memory), st.just(memory.store), _no_default(value)), "s"),
+            clock=data.draw(st.one_of(st.none(), value), "clock"),
+        )
+    if which == "decision":
+        return decision(
+            data.draw(st.one_of(st.none(), decision_types), "type"),
+            memory=data.draw(st.one_of(st.none(), good_memory), "memory"),
+            agent_id=data.draw(st.one_of(st.none(), agent_ids), "agent_id"),
+            capture_args=data.draw(st.one_of(st.booleans(), value), "capture_args"),
+            confidence=data.draw(confidences, "confidence"),
+            redact=data.draw(st.one_of(st.none(), value), "redact"),
+            tags=data.draw(str_lists, "tags"),
+        )
+    if which == "instrument":
+        handler = instrument(data.draw(good_memory, "memory"), **data.draw(handler_options, "o"))
+        assert uninstrument(timeout=5)
+        return handler
+    if which == "SQLiteStore":
+        path = data.draw(st.one_of(st.just(tmp / "fuzz-store.db"), _no_default(value)), "path")
+        clock = data.draw(st.one_of(st.just(utcnow), value), "clock")
+        SQLiteStore(path, clock=clock).close()
+        return None
+    if which == "InMemoryStore":
+        return InMemoryStore(clock=data.draw(st.one_of(st.just(utcnow), value), "clock"))
+    if which == "open_store":
+        kind = data.draw(st.one_of(st.just("sqlite"), value), "kind")
+        opened = open_store(kind, sqlite_path=tmp / "opened.db")
+        opened.close()
+        return opened
+    if which == "consolidate":
+        return consolidate(
+            data.draw(st.one_of(st.just(memory), st.just(memory.store), value), "memory"),
+            data.draw(st.one_of(st.none(), agent_ids), "agent_id"),
+            data.draw(st.one_of(st.none(), st.just(T0), value), "now"),
+            lease_seconds=data.draw(st.one_of(st.just(60.0), value), "lease_seconds"),
+        )
+    if which == "ConsolidationScheduler":
+        return ConsolidationScheduler(
+            data.draw(st.one_of(st.just(memory), value), "memory"),
+            every=data.draw(st.one_of(st.timedeltas(), value), "every"),
+            agent_ids=data.draw(st.one_of(st.none(), st.lists(agent_ids, max_size=2), value), "a"),
+        )
+    if which == "PatternLearner":
+        settings_ = data.draw(
+            st.fixed_dictionaries(
+                {},
+                optional=dict.fromkeys(
+                    ("min_samples", "half_life", "retire_below", "z", "recommend"), value
+                ),
+            ),
+            "settings",
+        )
+        return PatternLearner(**settings_)
+    if which == "ContextThreadPoolExecutor":
+        ContextThreadPoolExecutor(data.draw(st.one_of(st.none(), value), "max_workers")).shutdown()
+        return None
+    raise AssertionError(which)
+
+
+CONSTRUCTORS = [
+    "MemoryManager",
+    "DecisionLogger",
+    "AgentMemoryCallbackHandler",
+    "PatternRetriever",
+    "MultiAgentCoordinator",
+    "decision",
+    "instrument",
+    "SQLiteStore",
+    "InMemoryStore",
+    "open_store",
+    "consolidate",
+    "ConsolidationScheduler",
+    "PatternLearner",
+    "ContextThreadPoolExecutor",
+]
+
+
+@pytest.mark.parametrize("which", CONSTRUCTORS)
+@FEW
+@given(data=st.data())
+def test_constructors_raise_only_validation_errors(which, data):
+    memory = MemoryManager("agent-1", store=InMemoryStore())
+    with tempfile.TemporaryDirectory() as tmp, contextlib.chdir(tmp):
+        error: AgentMemError | None = None
+        try:
+            _construct(which, data, memory, Path(tmp))
+        except AgentMemError as exc:
+            error = exc
+        finally:
+            uninstrument(timeout=5)
+    assert error is None or "\n" not in str(error).strip(), str(error)
+    assert memory.query_decisions().items == []
+
+
+def test_the_fuzzed_constructors_cover_the_public_ones():
+    import agentmem_langchain
+
+    constructed = {
+        name
+        for name in agentmem_langchain.__all__
+        if name
+        in {
+            "MemoryManager",
+            "DecisionLogger",
+            "AgentMemoryCallbackHandler",
+            "PatternRetriever",
+            "MultiAgentCoordinator",
+            "decision",
+            "instrument",
+            "open_store",
+            "consolidate",
+            "ConsolidationScheduler",
+            "PatternLearner",
+            "ContextThreadPoolExecutor",
+        }
+    }
+    assert constructed <= set(CONSTRUCTORS)
 
 
 # -- PatternRetriever -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PUBLIC = {
     "AgentMemError", "AgentMemoryCallbackHandler", "AgentMemoryMiddleware",
+    "AgentMemorySaver", "AgentMemoryStore",
     "AgentRegistration", "AgentSignal",
     "AgentState", "Analytics", "AsyncAgentMemoryCallbackHandler", "CloudWatchExporter",
     "ConfigurationError", "ConsolidationScheduler", "ContextThreadPoolExecutor",
@@ -60,7 +61,8 @@ def test_unknown_attribute_is_an_attribute_error():
 def test_import_loads_neither_langchain_nor_boto3():
     out = _python(
         "import sys, json, agentmem_langchain\n"
-        "print(json.dumps([m for m in ('langchain_core', 'boto3', 'rich') if m in sys.modules]))"
+        "print(json.dumps([m for m in ('langchain_core', 'langgraph', 'boto3', 'rich')\n"
+        "    if m in sys.modules]))"
     )
     assert json.loads(out) == []
 

@@ -294,7 +294,7 @@ def test_a_version_1_file_gets_the_agent_registry_and_keeps_its_decisions(db_pat
         store.register_agent(registration)
         assert store.list_agents(capability="pricing") == [registration]
 
-    assert user_version(db_path) == len(sqlite_module._MIGRATIONS) == 3
+    assert user_version(db_path) == len(sqlite_module._MIGRATIONS) == 4
     with SQLiteStore(db_path) as store:  # the upgraded file opens as it is
         assert store.get_agent("agent-a") == registration
         assert store.query_decisions("agent-b").items == [kept[1]]

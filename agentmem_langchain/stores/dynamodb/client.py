@@ -143,8 +143,12 @@ class DynamoDBClientManager:
         backoff_cap: float = 2.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        read_client: Any = None,
     ) -> None:
         self.names = TableNames(table_prefix)
+        #: Reads (GetItem, BatchGetItem, Query, Scan) go here when given: a DAX client
+        #: (``amazondax.AmazonDaxClient``) or any client with boto3's DynamoDB methods.
+        self.read_client = read_client
         self.endpoint_url = endpoint_url
         self.usage = UsageMeter(self.names)
         self._sleep = sleep
@@ -207,7 +211,8 @@ class DynamoDBClientManager:
         """
         if api in _METERED:
             params.setdefault("ReturnConsumedCapacity", "INDEXES")
-        method = getattr(self.client, _snake(api))
+        reader = self.read_client if api in READS and self.read_client is not None else None
+        method = getattr(reader or self.client, _snake(api))
         with self._guarded(operation):
             response: dict[str, Any] = method(**params)
         units = estimate(response) if callable(estimate) else estimate

@@ -31,6 +31,7 @@ with other credentials.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pydantic
@@ -63,7 +64,10 @@ def iam_policy(
 ) -> dict[str, Any]:
     """The IAM policy document (a dict, ready for ``json.dumps``) for ``agent_id``.
 
-    ``region`` and ``account_id`` narrow the table ARNs; ``*`` matches any.
+    ``region`` and ``account_id`` narrow the table ARNs; ``*`` matches any. Each value is
+    checked, so no wildcard or ARN separator slips into a resource: ``table_prefix`` holds
+    only the characters of a DynamoDB table name (letters, digits, ``_ . -``), ``region``
+    looks like ``eu-west-1`` and ``account_id`` is 12 digits; else ``ValidationError``.
     """
     try:
         pydantic.TypeAdapter(AgentId).validate_python(agent_id)
@@ -71,6 +75,9 @@ def iam_policy(
         raise ValidationError(
             f"agent_id: {agent_id!r} is not a valid agent id", field="agent_id", value=agent_id
         ) from exc
+    _check("table_prefix", table_prefix, _PREFIX, "letters, digits, '_', '.' and '-' only")
+    _check("region", region, _REGION, "'*' or a region such as 'eu-west-1'")
+    _check("account_id", account_id, _ACCOUNT, "'*' or 12 digits")
     names = TableNames(table_prefix)
 
     def arn(table: str, index: str | None = None) -> str:
@@ -109,6 +116,19 @@ def iam_policy(
             },
         ],
     }
+
+
+# A DynamoDB table name is 3-255 of [a-zA-Z0-9_.-]; the longest suffix is under 30.
+_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,200}")
+_REGION = re.compile(r"\*|[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
+_ACCOUNT = re.compile(r"\*|[0-9]{12}")
+
+
+def _check(name: str, value: object, pattern: re.Pattern[str], expected: str) -> None:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise ValidationError(
+            f"{name}: expected {expected}, got {value!r}"[:300], field=name, value=value
+        )
 
 
 __all__ = ["ITEM_ACTIONS", "iam_policy"]

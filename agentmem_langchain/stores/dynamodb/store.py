@@ -25,14 +25,26 @@ from .._common import epoch_seconds, store_key, to_micros
 from . import schema
 from .client import DEFAULT_TABLE_PREFIX, DynamoDBClientManager, TableSetupReport, Usage
 from .decisions import DecisionsMixin
+from .evidence import EvidenceMixin
+from .namespaces import NamespacesMixin
 from .patterns import PatternsMixin
 from .registry import RegistryMixin
 from .schema import DECISIONS, SIGNALS, Item, n, s
 from .signals import ProcessedSignals, SignalsMixin, signal_id_of
 from .state import StateMixin
+from .threads import ThreadsMixin
 
 
-class DynamoDBStore(DecisionsMixin, PatternsMixin, StateMixin, SignalsMixin, RegistryMixin):
+class DynamoDBStore(
+    DecisionsMixin,
+    PatternsMixin,
+    StateMixin,
+    SignalsMixin,
+    RegistryMixin,
+    EvidenceMixin,
+    ThreadsMixin,
+    NamespacesMixin,
+):
     """Decisions, patterns, state and signals in DynamoDB (``pip install '...[dynamodb]'``).
 
     ``region``/``endpoint_url``/``boto3_session`` select the server (boto3's usual

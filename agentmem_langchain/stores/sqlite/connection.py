@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ... import config
+from ..._files import create_private_file, private_dir
 from ...errors import ConfigurationError, StoreUnavailableError
 
 PATH_ENV_VAR = "AGENTMEM_SQLITE_PATH"
@@ -30,7 +31,18 @@ def _translated(op: str) -> Iterator[None]:
 
 @contextmanager
 def _begun(conn: sqlite3.Connection, mode: str) -> Iterator[sqlite3.Connection]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
+    """One transaction: committed when the block ends, rolled back if it raises. Inside a
+    transaction already open (``SQLiteStore.atomic``), a savepoint of it instead."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT nested")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK TO nested")
+            raise
+        finally:
+            conn.execute("RELEASE nested")
+        return
     conn.execute(f"BEGIN {mode}")
     try:
         yield conn
@@ -42,6 +54,8 @@ def _begun(conn: sqlite3.Connection, mode: str) -> Iterator[sqlite3.Connection]:
 
 
 def _connect(path: str, timeout: float) -> sqlite3.Connection:
+    # A new database is created 0600 first: SQLite gives its -wal and -shm files its mode.
+    create_private_file(path)
     # isolation_level=None: the module never opens transactions behind our back.
     conn = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
     try:
@@ -147,5 +161,5 @@ def _resolve_path(path: str | os.PathLike[str] | None) -> str:
             "(each thread's connection would see its own database); use a file path"
         )
     resolved = Path(text).expanduser()
-    resolved.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(resolved.parent)
     return str(resolved)

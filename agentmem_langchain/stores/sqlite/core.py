@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -32,6 +32,22 @@ class _StoreBase:
             conn = self._connections.get()
             with _begun(conn, "IMMEDIATE" if write else "DEFERRED"):
                 yield conn
+
+    @contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Every write this thread makes inside the block is one transaction: all kept when
+        the block ends, none if it raises. Holds the file's write lock meanwhile."""
+        with _translated("atomic"):
+            conn = self._connections.get()
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            raise
+        with _translated("atomic: commit"):
+            conn.execute("COMMIT")
 
     def _now_seconds(self) -> int:
         return epoch_seconds(self._clock())

@@ -75,10 +75,17 @@ _SCHEMA_V3 = """
 CREATE INDEX signals_by_source ON signals (source_agent_id, signal_id);
 """
 
+# Outcome counters of learning.evidence, one row per (agent, group), versioned.
+_SCHEMA_V4 = """
+CREATE TABLE evidence (
+    agent_id TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (agent_id, key));
+"""
+
 # Forward migrations, each a script of statements ending in ";" at the end of a line:
 # applying _MIGRATIONS[v] takes a file from user_version v to v + 1. Append; never edit one
 # that has shipped.
-_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3)
+_MIGRATIONS: tuple[str, ...] = (_SCHEMA_V1, _SCHEMA_V2, _SCHEMA_V3, _SCHEMA_V4)
 
 
 def _migrate(conn: sqlite3.Connection, path: str) -> None:

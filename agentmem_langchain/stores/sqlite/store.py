@@ -8,18 +8,31 @@ from collections.abc import Callable
 from datetime import datetime
 from types import TracebackType
 
+from ... import _checks as check
 from ...models import utcnow
 from .._common import epoch_seconds, store_key, to_micros
 from .connection import _resolve_path, _ThreadConnections, _translated
 from .decisions import _DecisionsMixin
+from .evidence import _EvidenceMixin
+from .namespaces import _NamespacesMixin
 from .patterns import _PatternsMixin
 from .registry import _RegistryMixin
 from .schema import _migrate
 from .signals import _SignalsMixin
 from .state import _StateMixin
+from .threads import _ThreadsMixin
 
 
-class SQLiteStore(_DecisionsMixin, _PatternsMixin, _StateMixin, _SignalsMixin, _RegistryMixin):
+class SQLiteStore(
+    _DecisionsMixin,
+    _PatternsMixin,
+    _StateMixin,
+    _SignalsMixin,
+    _RegistryMixin,
+    _EvidenceMixin,
+    _ThreadsMixin,
+    _NamespacesMixin,
+):
     """A ``MemoryStore`` in one SQLite file, safe for many threads and several processes.
 
     ``path`` defaults to ``$AGENTMEM_SQLITE_PATH``, else ``.agentmem/memory.db``; missing parent
@@ -41,6 +54,9 @@ class SQLiteStore(_DecisionsMixin, _PatternsMixin, _StateMixin, _SignalsMixin, _
         clock: Callable[[], datetime] = utcnow,
         timeout: float = 5.0,
     ) -> None:
+        check.path(path, "path")
+        check.function(clock, "clock", optional=False)
+        check.real(timeout, "timeout", low=0)
         self._clock = clock
         with _translated("open"):
             self.path = _resolve_path(path)
