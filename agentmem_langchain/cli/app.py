@@ -197,5 +197,19 @@ def _fmt(value: float | None, spec: str) -> str:
 
 
 def main() -> None:
-    """Entry point of the ``agentmem`` script."""
-    app()
+    """Entry point of the ``agentmem`` script: a usage error (an unknown command or option, a
+    value of the wrong type) is one line on stderr with exit code 2, like every other error."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:
+        if not exc.format_message().strip():  # the help was printed instead (no arguments)
+            raise SystemExit(exc.exit_code) from None
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (try '{ctx.command_path} --help')" if ctx is not None else ""
+        try:
+            _fail(exc.format_message() + hint)
+        except typer.Exit:
+            raise SystemExit(max(2, exc.exit_code)) from None
+    except typer.Abort:
+        raise SystemExit(130) from None
+    raise SystemExit(code if isinstance(code, int) else 0)

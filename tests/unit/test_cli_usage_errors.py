@@ -1,0 +1,45 @@
+"""The ``agentmem`` entry point: a usage error is one line on stderr and exit code 2, help is
+help, as a shell sees them (a real process running ``main()``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+ENTRY = "from agentmem_langchain.cli import main; main()"
+
+
+def agentmem(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", ENTRY, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("decisions", "--limit", "abc"), "Invalid value for '--limit'"),
+        (("nosuch",), "No such command 'nosuch'"),
+        (("stats", "--no-such-option"), "No such option"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_exit_code_2(args: tuple[str, ...], said: str) -> None:
+    done = agentmem(*args)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and said in lines[0]
+    assert "--help" in lines[0]
+    assert "Traceback" not in done.stderr
+
+
+def test_help_is_printed_with_exit_code_0() -> None:
+    done = agentmem("--help")
+    assert done.returncode == 0
+    assert "decisions" in done.stdout and done.stderr == ""
