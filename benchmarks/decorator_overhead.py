@@ -90,20 +90,7 @@ def _overhead_us(
     burst: int,
     memory: MemoryManager,
 ) -> list[float]:
-    samples: list[float] = []
-    clock = time.perf_counter_ns
-    for start in range(0, calls, burst):
-        gc.disable()
-        for _ in range(min(burst, calls - start)):
-            t0 = clock()
-            plain(*args)
-            t1 = clock()
-            decorated(*args)
-            t2 = clock()
-            samples.append(((t2 - t1) - (t1 - t0)) / 1000)
-        gc.enable()
-        memory.flush(timeout=60)
-    return samples
+    return _paired(plain, decorated, args, calls, burst, (memory,))
 
 
 def _async_overhead_us(
