@@ -13,8 +13,7 @@ limit), which ``AgentMemoryStore`` checks before writing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from ...errors import StateConflictError
 from ..namespaces import Namespace, NamespaceItem, namespace_path
@@ -103,12 +102,12 @@ class NamespacesMixin(StoreCore):
 
     def search_namespace_items(self, agent_id: str, prefix: Namespace) -> list[NamespaceItem]:
         """Items under ``prefix``: one Query of ``NSITEM#{path}``."""
-        found = self._begins("search_namespace_items", agent_id, f"NSITEM#{namespace_path(prefix)}")
+        found = self._under(agent_id, f"NSITEM#{namespace_path(prefix)}", "search_namespace_items")
         return [_from_item(item) for item in found]
 
     def list_item_namespaces(self, agent_id: str, prefix: Namespace) -> list[Namespace]:
         """Namespaces under ``prefix``: one Query of the ``NSNAME#`` markers."""
-        found = self._begins("list_item_namespaces", agent_id, f"NSNAME#{namespace_path(prefix)}")
+        found = self._under(agent_id, f"NSNAME#{namespace_path(prefix)}", "list_item_namespaces")
         return sorted(tuple(x["S"] for x in item["ns"]["L"]) for item in found)
 
     def refresh_namespace_items(
@@ -129,17 +128,6 @@ class NamespacesMixin(StoreCore):
                 )
             except StateConflictError:
                 continue  # deleted meanwhile: nothing to refresh
-
-    def _begins(self, op: str, agent_id: str, prefix: str) -> Iterator[Item]:
-        params: dict[str, Any] = {
-            "TableName": self._state,
-            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :p)",
-            "ExpressionAttributeNames": {"#pk": "agent_id", "#sk": "sk"},
-            "ExpressionAttributeValues": {":pk": s(agent_id), ":p": s(prefix)},
-            "ConsistentRead": True,
-        }
-        for page in self._io.query_pages(op, **params):
-            yield from page.get("Items", [])
 
 
 def _from_item(item: Item) -> NamespaceItem:

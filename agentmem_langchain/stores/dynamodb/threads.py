@@ -345,30 +345,6 @@ class ThreadsMixin(StoreCore):
         found: Item | None = response.get("Item")
         return found
 
-    def _under(
-        self,
-        agent_id: str,
-        prefix: str,
-        op: str,
-        *,
-        keys_only: bool = False,
-        project: str | None = None,
-    ) -> Iterator[Item]:
-        """Every item of the partition whose sort key starts with ``prefix``, in key order."""
-        params: dict[str, Any] = {
-            "TableName": self._state,
-            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :p)",
-            "ExpressionAttributeNames": {"#pk": "agent_id", "#sk": "sk"},
-            "ExpressionAttributeValues": {":pk": s(agent_id), ":p": s(prefix)},
-            "ConsistentRead": True,
-        }
-        if keys_only or project:
-            params["ProjectionExpression"] = "#sk" + (", #x" if project else "")
-            if project:
-                params["ExpressionAttributeNames"]["#x"] = project
-        for page in self._io.query_pages(op, **params):
-            yield from page.get("Items", [])
-
     def _delete_keys(self, agent_id: str, sks: Sequence[str], op: str) -> None:
         if not sks:
             return
