@@ -164,7 +164,7 @@ class MemoryManager:
         """Count a decided outcome for :meth:`recommend` at once (never raises)."""
         from .learning.evidence import count_quietly
 
-        count_quietly(self.store, record, self.now())
+        count_quietly(self.store, [record], self.now())
 
     async def aupdate_outcome(
         self, decision_id: str, outcome: DecisionOutcome | Mapping[str, Any]

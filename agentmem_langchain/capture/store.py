@@ -19,6 +19,7 @@ from typing import Any
 
 from ..config import journal_dir
 from ..errors import NotFoundError, StoreUnavailableError, ValidationError
+from ..learning.evidence import count_quietly
 from ..models import DecisionOutcome, DecisionRecord
 from ..stores.base import AcceptsEncodedDecisions, EncodedDecision, MemoryStore, encode_record
 from . import thread
@@ -158,7 +159,9 @@ class StoreSide:
             run = _record_run(ops, index, self.settings.batch_size)
             try:
                 if run:
-                    self._with_retries(self._put, [op.record for op in run])
+                    records = [op.record for op in run if op.record is not None]
+                    self._with_retries(self._put, records)
+                    self._count_decided(records)
                     self._settle_all(run, "written")
                     index += len(run)
                 else:
@@ -195,6 +198,7 @@ class StoreSide:
                     if attempt == 2:
                         self._set_aside(op_entry(op, self._token), exc)
                     continue
+                self._count_decided([op.record])
                 self._settle(op.agent, op.units, "written")
                 break
         return []
@@ -203,12 +207,13 @@ class StoreSide:
         """Attach a queued (``own``) or replayed outcome; False if its decision is unknown."""
         assert op.outcome is not None
         try:
-            self._with_retries(self._set_outcome, op.agent, op.decision_id, op.outcome)
+            record = self._with_retries(self._set_outcome, op.agent, op.decision_id, op.outcome)
         except NotFoundError:
             if own:
                 self._problem("outcome", f"outcome for unknown decision {op.decision_id} dropped")
                 self._settle(op.agent, op.units, "dropped")
             return False
+        self._count_decided([record])
         if own:
             self._settle(op.agent, op.units, "written")
         return True
@@ -222,8 +227,26 @@ class StoreSide:
         else:
             store.put_decisions([_model(r) for r in records])
 
-    def _set_outcome(self, agent_id: str, decision_id: str, outcome: DecisionOutcome) -> None:
-        self._resolved_store().set_outcome(agent_id, decision_id, outcome)
+    def _set_outcome(
+        self, agent_id: str, decision_id: str, outcome: DecisionOutcome
+    ) -> DecisionRecord:
+        return self._resolved_store().set_outcome(agent_id, decision_id, outcome)
+
+    def _count_decided(self, records: Sequence[DecisionRecord | EncodedDecision]) -> None:
+        """Count the decided outcomes of choices just written, so ``recommend`` sees them at
+        once (as ``MemoryManager.log_outcome`` does); never raises."""
+        decided = [_model(r) for r in records if _decided_choice(r)]
+        if not decided:
+            return
+        try:
+            self._caller.call(
+                count_quietly,
+                (self._resolved_store(), decided),
+                self.settings.write_timeout,
+                self._while_waiting,
+            )
+        except Exception as exc:
+            self._problem("evidence", f"{len(decided)} outcome(s) not counted for recommend()", exc)
 
     def _resolved_store(self) -> MemoryStore:
         if self.store is None:
@@ -474,7 +497,9 @@ class StoreSide:
             return
         records = [op.record for op in ops if op.record is not None]
         if records:
-            self._with_retries(self._put, self._keep_later_outcomes(records))
+            records = self._keep_later_outcomes(records)
+            self._with_retries(self._put, records)
+            self._count_decided(records)
         applied = True
         for op in ops:  # an outcome's chunk is that one entry
             if op.outcome is None or self._apply_outcome(op, own=False):
@@ -579,6 +604,14 @@ def _refused(exc: BaseException) -> bool:
         text = str(exc)
         return "ValidationException" in text or "SerializationException" in text
     return False
+
+
+def _decided_choice(record: DecisionRecord | EncodedDecision) -> bool:
+    """Whether ``record`` may be a choice with a success or failure (what counters count)."""
+    if isinstance(record, EncodedDecision):  # a chosen name is always written as '"selected":["'
+        return record.success is not None and '"selected":["' in record.body
+    outcome = record.outcome
+    return outcome is not None and outcome.success is not None and bool(record.reasoning.selected)
 
 
 def _model(record: DecisionRecord | EncodedDecision) -> DecisionRecord:

@@ -195,7 +195,9 @@ def consolidate(
     (120, 4, False)
 
     ``memory`` is a ``MemoryManager`` (its agent unless ``agent_id`` says otherwise) or a
-    store (``agent_id`` required). ``now`` defaults to the manager's clock.
+    store (``agent_id`` required). ``now`` defaults to the manager's clock. What earlier
+    processes journaled is replayed by whatever opens the store (a ``MemoryManager``, the
+    CLI, a recorder), in the background.
     """
     if learner is not None:
         check.instance(learner, PatternLearner, "learner")
@@ -234,9 +236,6 @@ def _manager(memory: AgentMemory | MemoryStore, agent_id: str | None) -> _Agent:
         return _Agent(memory.store, _checked(agent_id or memory.agent_id), memory.now)
     if agent_id is None:
         raise ValidationError("agent_id: required when consolidating a store", field="agent_id")
-    from ..capture.batch import replay_pending
-
-    replay_pending(memory)  # what earlier processes journaled for this store, first
     return _Agent(memory, _checked(agent_id), utcnow)
 
 

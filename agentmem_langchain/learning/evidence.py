@@ -1,9 +1,11 @@
 """Outcome counters per (decision type, context): what :func:`~.recommend.recommend` reads.
 
-Every decided outcome logged through a :class:`~agentmem_langchain.memory.MemoryManager`
+Every decided outcome of a choice (a decision with ``selected`` and a success or failure)
+is counted at once into its group's counters, so a recommendation sees it without waiting
+for a consolidation: those logged through a :class:`~agentmem_langchain.memory.MemoryManager`
 (``log_decision`` with an outcome, ``log_outcome``, ``update_outcome`` and the
-``DecisionLogger`` methods) is counted at once into its group's counters, so a
-recommendation sees it without waiting for a consolidation. A group is one decision type in
+``DecisionLogger`` methods) as they are stored, and those captured by ``@decision``, the
+callback handler and the middleware as the recorder writes them. A group is one decision type in
 one context (the conditions :class:`~.features.ContextFeatures` extracts); inside it each
 option (what was chosen, :func:`~.features.recommendation_of`) keeps:
 
@@ -13,14 +15,16 @@ option (what was chosen, :func:`~.features.recommendation_of`) keeps:
   and by time: ``0.5 ** (age / 30 days)``;
 * ``window``: its last :data:`WINDOW` outcomes, for **change detection**: when the Wilson
   interval of the last ``w`` outcomes (``w`` in :data:`SPLITS`) and the interval of the
-  evidence before them (at least :data:`MIN_OLD` of it) do not overlap, the option starts a
-  new epoch: its counts restart from those ``w`` outcomes instead of averaging the old
-  truth with the new one;
+  evidence before them (at least :data:`MIN_OLD` of it) do not overlap, on :data:`CONFIRM`
+  consecutive outcomes of the option, the option starts a new epoch: its counts restart
+  from those ``w`` outcomes instead of averaging the old truth with the new one;
 * ``seen``: real outcomes counted in the current epoch (not discounted), ``epoch``.
 
 Counters are one record per group (:meth:`MemoryStore.get_evidence`), read in one request
 and updated by a version-conditional write (retried on a conflict). Each decision is counted
-once: a second outcome for a decision already counted (a correction) is ignored.
+once: a later outcome for one of the group's last :data:`RECENT` decisions (a decorated
+function's provisional success, then the real outcome) replaces the one counted; for an
+older decision it is ignored.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -45,15 +49,18 @@ logger = logging.getLogger(__name__)
 #: How many of an option's last outcomes are kept for change detection.
 WINDOW = 32
 #: The recent windows compared with the older evidence.
-SPLITS = (12, 20, 32)
+SPLITS = (12, 16, 24, 32)
+#: Consecutive outcomes of an option that must each show the change before it is acted on
+#: (one unlucky streak is not a change).
+CONFIRM = 2
 #: The (discounted) older evidence needed before a window can contradict it.
 MIN_OLD = 12.0
 #: The normal quantile of the intervals compared (95%).
 CHANGE_Z = Z_95
 #: Time decay of the counters, as the learner's default.
 TIME_HALF_LIFE = timedelta(days=30)
-#: Decision ids remembered per group, so a corrected outcome is not counted twice.
-_RECENT_IDS = 64
+#: Decisions remembered per group, so a corrected outcome replaces the one counted.
+RECENT = 64
 _ATTEMPTS = 8
 
 
@@ -104,12 +111,13 @@ class _Counters:
     def __init__(self, data: dict[str, Any], half_life: float) -> None:
         self.clock: int = int(data.get("clock", 0))
         self.options: dict[str, dict[str, Any]] = dict(data.get("options", {}))
-        self.ids: list[str] = list(data.get("ids", []))
+        # [decision id, option, success (0/1), clock when counted], newest last
+        self.recent: list[list[Any]] = [list(r) for r in data.get("recent", [])]
         self.gamma = 0.5 ** (1.0 / half_life)
 
     def dump(self) -> str:
         return json.dumps(
-            {"clock": self.clock, "options": self.options, "ids": self.ids},
+            {"clock": self.clock, "options": self.options, "recent": self.recent},
             separators=(",", ":"),
         )
 
@@ -151,11 +159,45 @@ class _Counters:
         }
         self.options[option] = self._detect_change(entry)
 
+    def count(self, decision_id: str, option: str, success: bool, now: datetime) -> bool:
+        """Count a decision's outcome, or correct the one counted for it; False if the same
+        outcome was counted already."""
+        for item in self.recent:
+            if item[0] == decision_id:
+                return self._correct(item, success)
+        self.add(option, success, now)
+        self.recent = [*self.recent, [decision_id, option, int(success), self.clock]][-RECENT:]
+        return True
+
+    def _correct(self, item: list[Any], success: bool) -> bool:
+        _, option, before, at_clock = item
+        if int(success) == int(before):
+            return False
+        item[2] = int(success)
+        entry = self.options.get(option)
+        if entry is None or int(at_clock) < int(entry.get("since", 0)):
+            return True  # counted in an epoch since closed: nothing of it is left to correct
+        delta = (1.0 if success else -1.0) * self.gamma ** (int(entry["t"]) - int(at_clock))
+        n = float(entry["n"])
+        entry["s"] = min(max(float(entry["s"]) + delta, 0.0), n)
+        entry["window"] = [
+            [c, int(success)] if c == at_clock else [c, x] for c, x in entry["window"]
+        ]
+        return True
+
     def _detect_change(self, entry: dict[str, Any]) -> dict[str, Any]:
+        changed = self._changed(entry)
+        if changed is None:
+            return {**entry, "pending": 0}
+        pending = int(entry.get("pending", 0)) + 1
+        return {**entry, "pending": pending} if pending < CONFIRM else changed
+
+    def _changed(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """The entry restarted from its recent window, if that contradicts the rest."""
         window = entry["window"]
         for w in SPLITS:
             if len(window) < w:
-                return entry
+                return None
             recent = window[-w:]
             wins = sum(x for _, x in recent)
             weight = sum(self.gamma ** (self.clock - t) for t, _ in recent)
@@ -171,9 +213,11 @@ class _Counters:
                     "s": weighted_wins,
                     "seen": w,
                     "epoch": int(entry["epoch"]) + 1,
+                    "since": recent[0][0],
                     "window": recent,
+                    "pending": 0,
                 }
-        return entry
+        return None
 
 
 def _disjoint(k1: float, n1: float, k2: float, n2: float) -> bool:
@@ -201,63 +245,161 @@ def read_group(
     return GroupCounts(clock=counters.clock, options=options)
 
 
-def count_outcome(
-    store: MemoryStore,
-    record: DecisionRecord,
-    now: datetime,
-    half_life: float | None = None,
-) -> bool:
-    """Count ``record``'s outcome into its group's counters; False when there is nothing to
-    count (no outcome or no success/failure, nothing chosen, already counted).
-
-    ``StateConflictError`` only if the counters kept changing under it ``8`` times.
-    """
+def _countable(record: DecisionRecord) -> tuple[str, str, bool] | None:
+    """(group key, option, success) of a decided outcome of a choice, or None."""
     outcome = record.outcome
-    option = canonical(recommendation_of(record)) if record.reasoning.selected else None
-    if outcome is None or outcome.success is None or option is None:
-        return False
+    if outcome is None or outcome.success is None or not record.reasoning.selected:
+        return None
+    option = canonical(recommendation_of(record))
     key = group_key(record.decision_type, ContextFeatures()(record))
+    return key, option, bool(outcome.success)
+
+
+def count_outcomes(
+    store: MemoryStore,
+    records: Sequence[DecisionRecord],
+    now: datetime | None = None,
+    half_life: float | None = None,
+) -> int:
+    """Count the decided outcomes of ``records`` into their groups' counters, in order; the
+    number counted or corrected (a record with no outcome, no success/failure or nothing
+    chosen, or whose outcome is counted already, is skipped).
+
+    One read and one conditional write per group touched. ``now`` is when the outcomes
+    count from (default: each outcome's ``recorded_at``, else the decision's time).
+    ``StateConflictError`` only if a group's counters kept changing under it ``8`` times.
+    """
+    groups: dict[tuple[str, str], list[tuple[DecisionRecord, str, bool]]] = {}
+    for record in records:
+        found = _countable(record)
+        if found is not None:
+            key, option, success = found
+            groups.setdefault((record.agent_id, key), []).append((record, option, success))
+    counted = 0
+    for (agent_id, key), items in groups.items():
+        counted += _count_group(store, agent_id, key, items, now, half_life)
+    return counted
+
+
+def _count_group(
+    store: MemoryStore,
+    agent_id: str,
+    key: str,
+    items: list[tuple[DecisionRecord, str, bool]],
+    now: datetime | None,
+    half_life: float | None,
+) -> int:
     for _ in range(_ATTEMPTS):
-        found = store.get_evidence(record.agent_id, key)
+        found = store.get_evidence(agent_id, key)
         data = json.loads(found.data) if found is not None else {}
         counters = _Counters(data, half_life or evidence_half_life())
-        if record.decision_id in counters.ids:
-            return False
-        counters.add(option, bool(outcome.success), now)
-        counters.ids = [*counters.ids, record.decision_id][-_RECENT_IDS:]
+        counted = sum(
+            counters.count(record.decision_id, option, success, now or _outcome_time(record))
+            for record, option, success in items
+        )
+        if not counted:
+            return 0
         version = found.version if found is not None else None
-        evidence = Evidence(record.agent_id, key, (version or 0) + 1, counters.dump())
+        evidence = Evidence(agent_id, key, (version or 0) + 1, counters.dump())
         try:
             store.put_evidence(evidence, expected_version=version)
         except StateConflictError:
             continue
-        return True
+        return counted
     raise StateConflictError(f"evidence {key!r}: still conflicting after {_ATTEMPTS} attempts")
 
 
-def count_quietly(store: MemoryStore, record: DecisionRecord, now: datetime) -> None:
-    """:func:`count_outcome`, logging instead of raising: the outcome itself is stored
-    already, and the counters are derived from it."""
+def _outcome_time(record: DecisionRecord) -> datetime:
+    return record.outcome.recorded_at if record.outcome is not None else record.timestamp
+
+
+def count_outcome(
+    store: MemoryStore,
+    record: DecisionRecord,
+    now: datetime | None = None,
+    half_life: float | None = None,
+) -> bool:
+    """Count ``record``'s outcome into its group's counters (:func:`count_outcomes` of one);
+    False when there is nothing to count."""
+    return count_outcomes(store, [record], now, half_life) == 1
+
+
+def rebuild_evidence(
+    store: MemoryStore,
+    agent_id: str,
+    *,
+    half_life: float | None = None,
+    page: int = 500,
+) -> int:
+    """Recount ``agent_id``'s counters from every decided choice stored for it, oldest
+    outcome first, replacing what is stored; the number of outcomes counted.
+
+    For history that was never counted (decisions imported, or logged before counters
+    existed). Idempotent; an outcome counted by another process while it runs may be lost
+    from the counters (not from the decisions), so run it when the agent is idle.
+    """
+    found: dict[str, list[tuple[datetime, str, str, bool]]] = {}
+    cursor: str | None = None
+    while True:
+        batch = store.query_decisions(agent_id, success=None, limit=page, cursor=cursor)
+        for record in batch.items:
+            countable = _countable(record)
+            if countable is not None:
+                key, option, success = countable
+                found.setdefault(key, []).append(
+                    (_outcome_time(record), record.decision_id, option, success)
+                )
+        if (cursor := batch.next_cursor) is None:
+            break
+    counted = 0
+    for key, items in found.items():
+        counters = _Counters({}, half_life or evidence_half_life())
+        for at, decision_id, option, success in sorted(items):
+            counted += counters.count(decision_id, option, success, at)
+        for _ in range(_ATTEMPTS):
+            stored = store.get_evidence(agent_id, key)
+            version = stored.version if stored is not None else None
+            try:
+                store.put_evidence(
+                    Evidence(agent_id, key, (version or 0) + 1, counters.dump()),
+                    expected_version=version,
+                )
+                break
+            except StateConflictError:
+                continue
+        else:
+            raise StateConflictError(f"evidence {key!r}: still conflicting after {_ATTEMPTS}")
+    return counted
+
+
+def count_quietly(
+    store: MemoryStore, records: Sequence[DecisionRecord], now: datetime | None = None
+) -> int:
+    """:func:`count_outcomes`, logging instead of raising: the outcomes themselves are
+    stored already, and the counters are derived from them."""
     try:
-        count_outcome(store, record, now)
+        return count_outcomes(store, records, now)
     except Exception:
         logger.warning(
-            "outcome of decision %r not counted for recommend()",
-            record.decision_id,
-            exc_info=True,
+            "outcomes of %d decision(s) not counted for recommend()", len(records), exc_info=True
         )
+        return 0
 
 
 __all__ = [
+    "CONFIRM",
     "MIN_OLD",
+    "RECENT",
     "SPLITS",
     "WINDOW",
     "GroupCounts",
     "OptionCounts",
     "context_conditions",
     "count_outcome",
+    "count_outcomes",
     "count_quietly",
     "group_key",
     "option_key",
     "read_group",
+    "rebuild_evidence",
 ]

@@ -19,7 +19,9 @@ It then writes decisions in batches (``put_decisions``), then registrations, pat
 the same file again changes nothing: decisions, signals and registrations are written again
 with the same values, and pattern versions, states, checkpoints and processed statuses that
 are already there are left alone (counted as ``unchanged``). If the store fails halfway, what
-was written stays; import the file again to finish.
+was written stays; import the file again to finish. Once the decisions are in, the
+``recommend()`` counters of each imported agent are rebuilt from all of its stored decisions
+(:func:`~agentmem_langchain.learning.evidence.rebuild_evidence`).
 
 What does not carry over, by design or because a store cannot tell:
 
@@ -46,6 +48,7 @@ a formula prefixed with ``'``). It cannot be imported.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import stat
 import tempfile
@@ -60,6 +63,7 @@ from pydantic import BaseModel
 
 from ..enums import ProcessingStatus
 from ..errors import StoreUnavailableError, ValidationError, _repr
+from ..learning.evidence import rebuild_evidence
 from ..memory import validate_agent_id
 from ..models import AgentRegistration, AgentSignal, DecisionRecord, MemoryPattern, Model, utcnow
 from ..stores.base import AtomicWrites, MemoryStore
@@ -85,6 +89,7 @@ Progress = Callable[[str, int], None]
 Target = str | os.PathLike[str] | TextIO
 """A path, or a text stream (open a CSV stream with ``newline=""``)."""
 
+logger = logging.getLogger(__name__)
 _PAGE = 500  # records per store read, and decisions per put_decisions
 
 
@@ -372,6 +377,7 @@ def import_records(
             importer.finish()
     except Exception as exc:
         raise importer.failure(exc, rolled_back=atomic) from exc
+    importer.recount()
     return importer.summary
 
 
@@ -418,6 +424,7 @@ class _Importer:
         self.position = 0  # records handled (written, unchanged, or before resume_from)
         self._progress = progress
         self._decisions: list[DecisionRecord] = []
+        self._wrote_decisions: set[str] = set()
         self._held: dict[str, list[Any]] = {kind: [] for kind in KINDS}
         self._versions: dict[tuple[str, str], dict[int, MemoryPattern]] = {}
 
@@ -451,6 +458,21 @@ class _Importer:
             if self._due("signal"):
                 self._publish(signal)
                 self._count("signal", True)
+
+    def recount(self) -> None:
+        """Rebuild the ``recommend`` counters of the agents whose decisions were written
+        (derived data: a failure is logged, the import stands)."""
+        for agent_id in sorted(self._wrote_decisions):
+            try:
+                rebuild_evidence(self.store, agent_id)
+            except Exception:
+                logger.warning(
+                    "counters of agent %r not rebuilt after the import; "
+                    "run rebuild_evidence(store, %r)",
+                    agent_id,
+                    agent_id,
+                    exc_info=True,
+                )
 
     def failure(self, exc: Exception, *, rolled_back: bool) -> Exception:
         """The error to raise for ``exc``, raised while writing record ``position + 1``."""
@@ -488,6 +510,7 @@ class _Importer:
         if not batch:
             return
         self.store.put_decisions(batch)
+        self._wrote_decisions.update(d.agent_id for d in batch)
         self.position += len(batch)
         self.summary.written["decision"] += len(batch)
         if self._progress is not None:

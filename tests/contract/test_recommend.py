@@ -92,3 +92,35 @@ def test_recommend_reads_dynamodb_in_at_most_two_requests(dynamodb: MemoryStore,
     memory.recommend(KIND, OPTIONS, CONTEXTS[0], seed=1)
     calls = sum(line.calls for line in store.usage().lines)  # type: ignore[attr-defined]
     assert 0 < calls <= 2
+
+
+def test_an_imported_history_recommends_as_its_source_did(store: MemoryStore, clock, tmp_path):
+    from agentmem_langchain.learning.evidence import rebuild_evidence
+    from agentmem_langchain.transfer import export_records, import_records
+
+    source_clock = FakeClock(T0)
+    source = MemoryManager(AGENT, store=InMemoryStore(clock=source_clock), clock=source_clock)
+    play(source, source_clock, 60)
+    clock.set(source_clock())
+    path = tmp_path / "agent.jsonl"
+    export_records(source.store, [AGENT], path)
+    import_records(store, path)
+    memory = MemoryManager(AGENT, store=store, clock=clock)
+
+    def answers(m: MemoryManager) -> list:
+        return [
+            (r.best, r.samples, round(r.expected_success, 9))
+            for context in CONTEXTS
+            for r in [m.recommend(KIND, OPTIONS, context, policy="greedy")]
+        ]
+
+    imported = answers(memory)
+    # the source counted 60 outcomes as they came; the import recounts them in time order
+    assert [a[0] for a in imported] == [a[0] for a in answers(source)]
+    assert sum(sum(a[1].values()) for a in imported) == pytest.approx(
+        sum(sum(a[1].values()) for a in answers(source)), rel=1e-6
+    )
+    import_records(store, path)  # again: recounted, not added
+    assert answers(memory) == imported
+    assert rebuild_evidence(store, AGENT) == 60
+    assert answers(memory) == imported

@@ -166,10 +166,91 @@ def test_old_evidence_weighs_half_after_the_half_life(memory):
     assert rec.samples["kaiko"] < 100
 
 
-def test_a_corrected_outcome_is_counted_once(memory):
+def test_a_corrected_outcome_replaces_the_one_counted(memory):
     decision = log(memory, "kaiko", True)
     memory.log_outcome(decision, success=False)
-    assert memory.recommend(KIND, OPTIONS, BULL, seed=0).samples["kaiko"] == 1.0
+    rec = memory.recommend(KIND, OPTIONS, BULL, seed=0)
+    assert rec.samples["kaiko"] == 1.0
+    assert rec.expected["kaiko"] == pytest.approx(1 / 3)  # Beta(1, 2): one failure
+    memory.log_outcome(decision, success=False)  # the same outcome again changes nothing
+    assert memory.recommend(KIND, OPTIONS, BULL, seed=0).expected == rec.expected
+
+
+def test_a_correction_after_newer_outcomes_weighs_what_its_count_weighs_now(memory):
+    first = log(memory, "kaiko", True)
+    for _ in range(9):
+        log(memory, "kaiko", True)
+    memory.log_outcome(first, success=False)
+    counts = read_group(memory.store, AGENT, KIND, BULL, memory.now()).options
+    kaiko = counts['{"selected":["kaiko"]}']
+    gamma = 0.5 ** (1 / 100)
+    assert kaiko.n == pytest.approx(sum(gamma**k for k in range(10)))
+    assert kaiko.s == pytest.approx(sum(gamma**k for k in range(9)))  # the oldest: a failure
+
+
+def test_decorated_choices_count_and_their_real_outcome_replaces_the_provisional_one(clock):
+    from agentmem_langchain import current_decision, decision
+
+    memory = MemoryManager(AGENT, store=InMemoryStore(clock=clock), clock=clock)
+
+    @decision(KIND, memory=memory)
+    def choose(option: str) -> str:
+        current_decision().selected = [option]
+        current_decision().context_extra.update(BULL)
+        return option
+
+    ids = []
+    for _ in range(4):
+        choose("kaiko")
+        ids.append(current_ids(memory)[-1])
+    choose("glassnode")
+    memory.flush()
+    rec = memory.recommend(KIND, OPTIONS, BULL, policy="greedy")
+    # the functions returned: four provisional successes of kaiko, one of glassnode
+    assert rec.samples["kaiko"] == pytest.approx(4.0, rel=0.05)
+    assert rec.samples["glassnode"] == pytest.approx(1.0, rel=0.05)
+    for decision_id in ids:  # the real outcomes, once known
+        memory.log_outcome(decision_id, success=False)
+    rec = memory.recommend(KIND, OPTIONS, BULL, policy="greedy")
+    assert rec.samples["kaiko"] == pytest.approx(4.0, rel=0.05)  # replaced, not added
+    assert rec.expected["kaiko"] < 0.2
+    assert rec.best == "glassnode"
+
+
+def current_ids(memory: MemoryManager) -> list[str]:
+    memory.flush()
+    return [d.decision_id for d in reversed(memory.query_decisions(limit=100).items)]
+
+
+def test_outcomes_the_handler_captures_count_on_sqlite(tmp_path, clock):
+    from langchain_core.tools import tool
+
+    from agentmem_langchain import AgentMemoryCallbackHandler
+    from agentmem_langchain.stores.sqlite import SQLiteStore
+
+    memory = MemoryManager(AGENT, store=SQLiteStore(tmp_path / "h.db", clock=clock), clock=clock)
+
+    @tool
+    def get_price(symbol: str) -> str:
+        """The price of a symbol."""
+        return "42"
+
+    handler = AgentMemoryCallbackHandler(memory)
+    for _ in range(3):
+        get_price.invoke({"symbol": "BTC"}, config={"callbacks": [handler]})
+    memory.flush()
+    [record] = {d.decision_type: d for d in memory.query_decisions().items}.values()
+    assert record.decision_type == "tool_call" and record.reasoning.selected == ["get_price"]
+    counts = read_group(memory.store, AGENT, "tool_call", features_of(record), clock())
+    [(option, counted)] = counts.options.items()
+    assert '"get_price"' in option
+    assert counted.seen == 3 and counted.s == pytest.approx(counted.n)
+
+
+def features_of(record):
+    from agentmem_langchain.learning import ContextFeatures
+
+    return ContextFeatures()(record)
 
 
 def test_shared_patterns_inform_the_recommendation(clock):
