@@ -74,15 +74,24 @@ def calibration(
 def consolidate(
     ctx: typer.Context,
     agent_id: AgentOption = None,
+    recount: Annotated[
+        bool,
+        typer.Option(
+            "--recount",
+            help="Also rebuild the recommend() counters from every stored decision "
+            "(history logged before they existed).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Learn patterns from the agent's decided STM decisions (safe to run any time).
 
-    Example: ``agentmem consolidate --agent-id btc-agent-001``
+    Example: ``agentmem consolidate --agent-id btc-agent-001 --recount``
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from ..learning import consolidate as run_consolidation
+    from ..learning.evidence import rebuild_evidence
 
     with (
         _memory(ctx, agent_id) as memory,
@@ -103,8 +112,14 @@ def consolidate(
             bar.update(task, description=label, completed=done, total=total)
 
         result = run_consolidation(memory, progress=progress)
+        if recount:
+            bar.update(task, description="recounting outcomes", completed=0, total=None)
+            recounted = rebuild_evidence(memory.store, memory.agent_id)
     if as_json:
-        typer.echo(json.dumps(result.as_dict(), indent=2))
+        figures = result.as_dict()
+        if recount:
+            figures["recounted"] = recounted
+        typer.echo(json.dumps(figures, indent=2))
     elif result.busy:
         console.print("another consolidation is running; nothing done")
     else:
@@ -113,3 +128,5 @@ def consolidate(
             f"{result.skipped} skipped): {result.created} patterns created, "
             f"{result.updated} updated, {result.retired} retired"
         )
+    if recount and not as_json:
+        console.print(f"recommend() counters rebuilt from {recounted} outcomes")

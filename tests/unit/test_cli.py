@@ -301,3 +301,35 @@ def test_a_file_name_too_long_is_one_line_and_exit_2(db):
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert len(result.output) < 600
+
+
+def test_consolidate_recount_rebuilds_the_recommend_counters(tmp_path):
+    from agentmem_langchain.models import DecisionOutcome, DecisionRecord
+
+    path = tmp_path / "old.db"
+    with SQLiteStore(path) as store:  # decisions written without counting, as before counters
+        store.put_decisions(
+            [
+                DecisionRecord(
+                    agent_id="cli-agent",
+                    decision_type="source_selection",
+                    reasoning={"selected": ["kaiko" if i % 2 else "coinglass"]},
+                    outcome=DecisionOutcome(success=i % 3 != 0),
+                )
+                for i in range(6)
+            ]
+        )
+        before = MemoryManager("cli-agent", store=store).recommend(
+            "source_selection", ["coinglass", "kaiko"]
+        )
+    assert before.samples == {"coinglass": 0.0, "kaiko": 0.0}
+    result = invoke("--sqlite-path", str(path), "consolidate", "--agent-id", "cli-agent",
+                    "--recount", "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["recounted"] == 6
+    with SQLiteStore(path) as store:
+        after = MemoryManager("cli-agent", store=store).recommend(
+            "source_selection", ["coinglass", "kaiko"]
+        )
+    assert sum(after.samples.values()) == pytest.approx(6.0, rel=0.05)
+    assert after.samples["coinglass"] > 0 and after.samples["kaiko"] > 0
