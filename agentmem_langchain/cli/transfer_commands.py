@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -46,7 +47,7 @@ def export_command(
     with _cli_errors(), _opened(ctx) as store:
         if not to_stdout:
             check_export_target(out, store, overwrite=force)  # before the progress line
-        with _counting("exporting") as progress:
+        with _counting("exporting") as progress, _reader_may_leave(to_stdout):
             summary = export_records(
                 store,
                 agent_ids,
@@ -117,6 +118,20 @@ def import_command(
             f"{sum(summary.unchanged.values())} already there"
             + (f", {skipped} skipped" if skipped else "")
         )
+
+
+@contextmanager
+def _reader_may_leave(to_stdout: bool) -> Iterator[None]:
+    """A reader of stdout that stops early (``| head``) ends the export quietly, with the
+    status a process killed by SIGPIPE has (141), as other Unix tools do."""
+    try:
+        yield
+    except BrokenPipeError:
+        if not to_stdout:
+            raise
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so that the exit's flush does not fail again
+        raise typer.Exit(141) from None
 
 
 @contextmanager

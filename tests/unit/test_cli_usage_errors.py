@@ -43,3 +43,26 @@ def test_help_is_printed_with_exit_code_0() -> None:
     done = agentmem("--help")
     assert done.returncode == 0
     assert "decisions" in done.stdout and done.stderr == ""
+
+
+def test_export_to_stdout_read_only_in_part_ends_quietly(tmp_path) -> None:
+    from agentmem_langchain import DecisionLogger, MemoryManager
+    from agentmem_langchain.stores.sqlite import SQLiteStore
+
+    path = tmp_path / "big.db"
+    with SQLiteStore(path) as store:
+        logger = DecisionLogger(MemoryManager("agent-a", store=store))
+        for i in range(400):  # a few hundred KB of export: more than a pipe holds
+            logger.log_decision("tool_call", selected=[f"tool{i}"], rationale="x" * 500)
+    export = subprocess.Popen(
+        [sys.executable, "-c", ENTRY, "--sqlite-path", str(path), "export",
+         "--agent-id", "agent-a", "--out", "-"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert export.stdout is not None and export.stderr is not None
+    first = export.stdout.readline()  # `| head -1`
+    export.stdout.close()
+    assert export.wait(timeout=60) == 141
+    assert b'"format"' in first
+    assert export.stderr.read() == b""

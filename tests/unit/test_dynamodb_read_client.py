@@ -63,3 +63,40 @@ def _record(agent_id: str) -> Any:
     from agentmem_langchain.models import DecisionRecord
 
     return DecisionRecord(agent_id=agent_id, decision_type="source_selection")
+
+
+class DaxDown:
+    """A read client that fails the way a DAX client does: with errors of its own."""
+
+    class DaxClientError(Exception):
+        pass
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def __getattr__(self, name: str) -> Any:
+        def fail(**_: Any) -> Any:
+            self.asked += 1
+            raise DaxDown.DaxClientError("no DAX node answered")
+
+        return fail
+
+
+def test_reads_fall_back_to_dynamodb_when_the_read_client_fails(moto: None, caplog) -> None:
+    dax = DaxDown()
+    store = DynamoDBStore(region="us-east-1", table_prefix="daxdown_", read_client=dax)
+    store.create_all_tables()
+    memory = MemoryManager("agent-1", store=store)
+    decision_id = memory.log_decision(memory.prepare(_record("agent-1")))
+
+    found = memory.get_decision(decision_id)
+    page = memory.query_decisions(limit=5)
+
+    assert found is not None and found.decision_id == decision_id
+    assert [d.decision_id for d in page.items] == [decision_id]
+    assert dax.asked >= 2
+    assert store.client_manager.read_client_failures == dax.asked
+    assert "read from DynamoDB instead" in caplog.text
+    # a failing read client does not mark DynamoDB down: writes and reads go on
+    second = memory.log_decision(memory.prepare(_record("agent-1")))
+    assert memory.get_decision(second) is not None

@@ -13,6 +13,7 @@ DynamoDB is used (``pip install 'agentmem-langchain[dynamodb]'``).
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import time
@@ -63,6 +64,7 @@ DEFAULT_TIMEOUT = 5.0
 # covers connect timeouts, DNS, proxy and TLS failures), a read timed out, or the connection
 # was dropped before a response.
 _NO_ANSWER = (BotoConnectionError, ReadTimeoutError, ConnectionClosedError)
+logger = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -149,6 +151,8 @@ class DynamoDBClientManager:
         #: Reads (GetItem, BatchGetItem, Query, Scan) go here when given: a DAX client
         #: (``amazondax.AmazonDaxClient``) or any client with boto3's DynamoDB methods.
         self.read_client = read_client
+        #: Reads the read client failed (each then read from DynamoDB).
+        self.read_client_failures = 0
         self.endpoint_url = endpoint_url
         self.usage = UsageMeter(self.names)
         self._sleep = sleep
@@ -211,12 +215,35 @@ class DynamoDBClientManager:
         """
         if api in _METERED:
             params.setdefault("ReturnConsumedCapacity", "INDEXES")
-        reader = self.read_client if api in READS and self.read_client is not None else None
-        method = getattr(reader or self.client, _snake(api))
-        with self._guarded(operation):
-            response: dict[str, Any] = method(**params)
+        response: dict[str, Any] | None = None
+        if api in READS and self.read_client is not None:
+            response = self._read_through_cache(api, operation, params)
+        if response is None:
+            with self._guarded(operation):
+                response = getattr(self.client, _snake(api))(**params)
         units = estimate(response) if callable(estimate) else estimate
         self.usage.record(operation, api, response, units)
+        return response
+
+    def _read_through_cache(
+        self, api: str, operation: str, params: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The read from :attr:`read_client`, or None when it failed in any way (DAX's own
+        errors included): the read then goes to DynamoDB, which answers or fails as usual."""
+        try:
+            response: dict[str, Any] = getattr(self.read_client, _snake(api))(**params)
+        except Exception as exc:
+            self.read_client_failures += 1
+            if self.read_client_failures in (1, 10, 100) or self.read_client_failures % 1000 == 0:
+                logger.warning(
+                    "%s: the read client failed (%s: %s); read from DynamoDB instead "
+                    "(%d failure(s) so far)",
+                    operation,
+                    type(exc).__name__,
+                    exc,
+                    self.read_client_failures,
+                )
+            return None
         return response
 
     def query_pages(self, operation: str, **params: Any) -> Iterator[dict[str, Any]]:
