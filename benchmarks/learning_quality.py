@@ -20,7 +20,8 @@ policy sees the same contexts and numbers:
   default forgetting (each decision of a group discounts its earlier evidence by
   ``0.5 ** (1 / 100)``) that is *told* of the change: the changed groups' counts are emptied
   at mid-run. No detector can do better than being told, so this is what ``recommend()``'s
-  Thompson policy could reach on this simulator with a perfect change detector;
+  Thompson policy could reach on this simulator with a perfect change detector; and the same
+  told of the change with no forgetting at all (a stable truth otherwise);
 * uniform choice; the oracle (the true best, which knows of the change at once).
 
 Reported, over the seeds: reward as % of the oracle's; points against Thompson sampling;
@@ -62,6 +63,8 @@ STAY = 10  # decisions best must keep naming the new best to count as adapted
 CONSOLIDATE_EVERY = 50
 POLICIES = ("thompson", "ucb", "greedy")
 GAMMA = 0.5 ** (1 / 100)  # recommend()'s default forgetting, per decision of the group
+#: The ceilings, told of the change: with recommend()'s default forgetting, and with none.
+CEILINGS = {"told": GAMMA, "told_keep": 1.0}
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)
 
 
@@ -127,24 +130,31 @@ def run_seed(seed: int, steps: int, directory: Path, policy: str = "thompson") -
     }
     clock = FakeClock(T0)
     run = Run(
-        seed, {name: Tally() for name in ("recommend", "thompson", "told", "uniform", "oracle")}
+        seed,
+        {name: Tally() for name in ("recommend", "thompson", *CEILINGS, "uniform", "oracle")},
     )
     ts_rng, uniform_rng = random.Random(seed + 1000), random.Random(seed + 2000)
-    told_rng = random.Random(seed + 3000)
+    told_rng = {name: random.Random(seed + 3000) for name in CEILINGS}
     beta = {key: [[1, 1] for _ in TYPES[key[0]]] for key in truth}
-    told = {key: [[0.0, 0.0] for _ in TYPES[key[0]]] for key in truth}  # discounted n, s
+    told = {  # (discounted) n, s per ceiling, group and option
+        name: {key: [[0.0, 0.0] for _ in TYPES[key[0]]] for key in truth} for name in CEILINGS
+    }
     adapt_mem = {key: Adaptation() for key in truth if key[1] in CHANGED_CONTEXTS}
     adapt_ts = {key: Adaptation() for key in truth if key[1] in CHANGED_CONTEXTS}
-    adapt_told = {key: Adaptation() for key in truth if key[1] in CHANGED_CONTEXTS}
+    adapt_told = {
+        name: {key: Adaptation() for key in truth if key[1] in CHANGED_CONTEXTS}
+        for name in CEILINGS
+    }
     with SQLiteStore(directory / f"quality-{seed}.db", clock=clock) as store:
         memory = MemoryManager(AGENT, store=store, clock=clock, decision_ttl=None)
         logger = DecisionLogger(memory)
         for step in range(steps):
             rates_now = truth if step < steps // 2 else after
-            if step == steps // 2:  # the ceiling is told of the change
-                for key in told:
-                    if key[1] in CHANGED_CONTEXTS:
-                        told[key] = [[0.0, 0.0] for _ in TYPES[key[0]]]
+            if step == steps // 2:  # the ceilings are told of the change
+                for counts in told.values():
+                    for key in counts:
+                        if key[1] in CHANGED_CONTEXTS:
+                            counts[key] = [[0.0, 0.0] for _ in TYPES[key[0]]]
             c = rng.randrange(4)
             for kind, options in TYPES.items():
                 key = (kind, c)
@@ -172,7 +182,9 @@ def run_seed(seed: int, steps: int, directory: Path, policy: str = "thompson") -
                 ts_pick = max(range(len(options)), key=lambda i: samples[i])
                 beta[key][ts_pick][0 if wins[ts_pick] else 1] += 1
                 run.policies["thompson"].reward += wins[ts_pick]
-                run.policies["told"].reward += wins[told_thompson(told[key], told_rng, wins)]
+                for name, gamma in CEILINGS.items():
+                    pick = told_thompson(told[name][key], told_rng[name], wins, gamma)
+                    run.policies[name].reward += wins[pick]
                 run.policies["uniform"].reward += wins[uniform_rng.randrange(len(options))]
                 run.policies["oracle"].reward += wins[best]
                 if step >= steps // 2 and key in adapt_mem:
@@ -180,7 +192,8 @@ def run_seed(seed: int, steps: int, directory: Path, policy: str = "thompson") -
                     means = [a / (a + b) for a, b in beta[key]]
                     ts_best = max(range(len(options)), key=lambda i: means[i])
                     adapt_ts[key].observe(ts_best == best)
-                    adapt_told[key].observe(told_best(told[key]) == best)
+                    for name in CEILINGS:
+                        adapt_told[name][key].observe(told_best(told[name][key]) == best)
             clock.advance(minutes=1)
             if (step + 1) % CONSOLIDATE_EVERY == 0:
                 consolidate(memory)
@@ -201,15 +214,20 @@ def run_seed(seed: int, steps: int, directory: Path, policy: str = "thompson") -
             run.policies["thompson"].best_at_end += (
                 options[max(range(len(options)), key=lambda i: means[i])] == best
             )
-            run.policies["told"].best_at_end += options[told_best(told[key])] == best
+            for name in CEILINGS:
+                run.policies[name].best_at_end += options[told_best(told[name][key])] == best
         run.policies["recommend"].adapt = [a.done for a in adapt_mem.values()]
         run.policies["thompson"].adapt = [a.done for a in adapt_ts.values()]
-        run.policies["told"].adapt = [a.done for a in adapt_told.values()]
+        for name in CEILINGS:
+            run.policies[name].adapt = [a.done for a in adapt_told[name].values()]
     return run
 
 
-def told_thompson(counts: list[list[float]], rng: random.Random, wins: list[bool]) -> int:
-    """One step of the ceiling: Thompson sampling on discounted counts (untried first)."""
+def told_thompson(
+    counts: list[list[float]], rng: random.Random, wins: list[bool], gamma: float
+) -> int:
+    """One step of a ceiling: Thompson sampling on counts discounted by ``gamma`` per
+    decision (untried first)."""
     untried = [i for i, (n, _) in enumerate(counts) if n <= 0.0]
     if untried:
         pick = untried[0]
@@ -217,8 +235,8 @@ def told_thompson(counts: list[list[float]], rng: random.Random, wins: list[bool
         samples = [rng.betavariate(1 + s, 1 + max(n - s, 0.0)) for n, s in counts]
         pick = max(range(len(counts)), key=lambda i: samples[i])
     for entry in counts:
-        entry[0] *= GAMMA
-        entry[1] *= GAMMA
+        entry[0] *= gamma
+        entry[1] *= gamma
     counts[pick][0] += 1.0
     counts[pick][1] += float(wins[pick])
     return pick
@@ -312,12 +330,12 @@ def summarise(runs: list[Run]) -> dict[str, Any]:
         return [100 * r.policies[name].reward / r.policies["oracle"].reward for r in runs]
 
     out: dict[str, Any] = {"seeds": len(runs)}
-    for name in ("recommend", "thompson", "told", "uniform"):
+    for name in ("recommend", "thompson", *CEILINGS, "uniform"):
         m, sd = mean_sd(share(name))
         out[f"{name}_pct_oracle"], out[f"{name}_pct_oracle_sd"] = m, sd
     diffs = [a - b for a, b in zip(share("recommend"), share("thompson"), strict=True)]
     out["points_vs_thompson"], out["points_vs_thompson_sd"] = mean_sd(diffs)
-    for name in ("recommend", "thompson", "told"):
+    for name in ("recommend", "thompson", *CEILINGS):
         out[f"{name}_best_at_end"] = statistics.fmean(r.policies[name].best_at_end for r in runs)
         out[f"{name}_best_at_end_min"] = min(r.policies[name].best_at_end for r in runs)
         adapt = [a for r in runs for a in r.policies[name].adapt]
@@ -364,6 +382,17 @@ def goals(f: dict[str, Any], scale_p50_ms: float) -> list[tuple[str, str, bool]]
     ]  # fmt: skip
 
 
+def ceiling(f: dict[str, Any], name: str) -> str:
+    """A ceiling's cells of the policy table."""
+    return (
+        f"{f[f'{name}_pct_oracle']:.1f} ± {f[f'{name}_pct_oracle_sd']:.1f} | "
+        f"{f[f'{name}_best_at_end']:.2f} (min {f[f'{name}_best_at_end_min']}) | "
+        f"{f[f'{name}_adapt_median']} / {f[f'{name}_adapt_max']} / "
+        f"{f[f'{name}_adapt_never']} of {f[f'{name}_adapt_cases']}; "
+        f"{f[f'{name}_adapt_within_50']} within 50"
+    )
+
+
 def report(by_policy: dict[str, dict[str, Any]], scale: dict[str, float], command: str) -> str:
     base = by_policy[POLICIES[0]]
     per_goal = {policy: goals(f, scale["median_ms"]) for policy, f in by_policy.items()}
@@ -398,7 +427,8 @@ option changing at mid-run in 4 of them (see the module docstring of
 |---|---|---|---|
 {policy_rows}
 | Thompson sampling, written here (no forgetting) | {b["thompson_pct_oracle"]:.1f} ± {b["thompson_pct_oracle_sd"]:.1f} | {b["thompson_best_at_end"]:.2f} | {b["thompson_adapt_median"]} / {b["thompson_adapt_max"]} / {b["thompson_adapt_never"]} of {b["thompson_adapt_cases"]} |
-| ceiling: Thompson sampling with the default forgetting, *told* of the change | {b["told_pct_oracle"]:.1f} ± {b["told_pct_oracle_sd"]:.1f} | {b["told_best_at_end"]:.2f} (min {b["told_best_at_end_min"]}) | {b["told_adapt_median"]} / {b["told_adapt_max"]} / {b["told_adapt_never"]} of {b["told_adapt_cases"]}; {b["told_adapt_within_50"]} within 50 |
+| ceiling: Thompson sampling with the default forgetting, *told* of the change | {ceiling(b, "told")} |
+| ceiling: Thompson sampling with no forgetting, *told* of the change | {ceiling(b, "told_keep")} |
 | uniform | {b["uniform_pct_oracle"]:.1f} ± {b["uniform_pct_oracle_sd"]:.1f} | | |
 
 | goal | `thompson` (default) | `ucb` | `greedy` |
@@ -420,9 +450,11 @@ of the change the moment it happens, Thompson sampling that forgets by a half-li
 decisions reaches {b["told_pct_oracle"]:.1f}% of the oracle's reward, short of 92%; it names
 the best option at the end in {b["told_best_at_end"]:.2f} of 8 groups (min {b["told_best_at_end_min"]}), and after
 {b["told_adapt_cases"] - b["told_adapt_within_50"]} of the {b["told_adapt_cases"]} changes its `best` takes more than 50 decisions to settle on the new best
-(or never does). The forgetting keeps re-trying options whose evidence has faded (what lets
-it notice an option that got better); a longer `AGENTMEM_HALF_LIFE_DECISIONS` earns more on a
-stable truth and follows a change more slowly.
+(or never does). Even with no forgetting at all, told of the change, Thompson sampling earns
+{b["told_keep_pct_oracle"]:.1f}% and names the best option in {b["told_keep_best_at_end"]:.2f} of 8 (min {b["told_keep_best_at_end_min"]}).
+The forgetting keeps re-trying options whose evidence has faded (what lets it notice an option
+that got better); a longer `AGENTMEM_HALF_LIFE_DECISIONS` earns more on a stable truth and
+follows a change more slowly.
 """
 
 
