@@ -61,6 +61,10 @@ CHANGE_Z = Z_95
 TIME_HALF_LIFE = timedelta(days=30)
 #: Decisions remembered per group, so a corrected outcome replaces the one counted.
 RECENT = 64
+#: Options kept per group: a new one evicts the option with the least (discounted) evidence.
+MAX_OPTIONS = 64
+#: An option whose key is longer than this is kept under a digest of it (tool arguments).
+MAX_KEY_CHARS = 200
 _ATTEMPTS = 8
 
 
@@ -73,6 +77,13 @@ def group_key(decision_type: str, conditions: Mapping[str, str]) -> str:
 def option_key(option: str) -> str:
     """The key of an option offered to ``recommend``: what choosing it alone records."""
     return canonical({"selected": [option]})
+
+
+def stored_key(key: str) -> str:
+    """What an option's counts are kept under: its key, or a digest of a long one."""
+    if len(key) <= MAX_KEY_CHARS:
+        return key
+    return "#" + hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
 
 
 def context_conditions(context: Mapping[str, Any] | None) -> dict[str, str]:
@@ -137,6 +148,12 @@ class _Counters:
 
     def add(self, option: str, success: bool, now: datetime) -> None:
         self.clock += 1
+        if option not in self.options and len(self.options) >= MAX_OPTIONS:
+            weakest = min(
+                self.options,
+                key=lambda o: float(self.options[o]["n"]) * self.factor(self.options[o], now),
+            )
+            del self.options[weakest]
         entry = self.options.get(option) or {
             "n": 0.0,
             "s": 0.0,
@@ -250,7 +267,7 @@ def _countable(record: DecisionRecord) -> tuple[str, str, bool] | None:
     outcome = record.outcome
     if outcome is None or outcome.success is None or not record.reasoning.selected:
         return None
-    option = canonical(recommendation_of(record))
+    option = stored_key(canonical(recommendation_of(record)))
     key = group_key(record.decision_type, ContextFeatures()(record))
     return key, option, bool(outcome.success)
 
@@ -388,6 +405,8 @@ def count_quietly(
 
 __all__ = [
     "CONFIRM",
+    "MAX_KEY_CHARS",
+    "MAX_OPTIONS",
     "MIN_OLD",
     "RECENT",
     "SPLITS",
@@ -402,4 +421,5 @@ __all__ = [
     "option_key",
     "read_group",
     "rebuild_evidence",
+    "stored_key",
 ]

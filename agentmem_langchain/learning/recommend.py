@@ -45,7 +45,7 @@ from ..enums import PatternType
 from ..errors import ValidationError, _repr
 from ..models import MemoryPattern, enum_value
 from ..stores.base import MemoryStore
-from .evidence import GroupCounts, context_conditions, option_key, read_group
+from .evidence import GroupCounts, context_conditions, option_key, read_group, stored_key
 from .features import GroupKey, canonical
 from .stats import beta_mean_sd, wilson_lower_bound
 
@@ -147,7 +147,7 @@ class RecommendRequest:
         ids: list[str] = []
         conditions = canonical(self.conditions)
         for option in self.options:
-            own = counts.options.get(option_key(option))
+            own = counts.options.get(stored_key(option_key(option)))
             n[option], s[option] = (own.n, own.s) if own is not None else (0.0, 0.0)
             if own is not None:
                 key = GroupKey(self.decision_type, option_key(option), conditions)

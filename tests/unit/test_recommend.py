@@ -355,3 +355,27 @@ def test_outcomes_logged_by_racing_processes_are_all_counted(tmp_path, clock):
     assert counts.options['{"selected":["kaiko"]}'].seen == 50
     for store in stores:
         store.close()
+
+
+def test_a_group_keeps_a_bounded_number_of_options_and_short_keys(memory):
+    from agentmem_langchain.learning.evidence import MAX_KEY_CHARS, MAX_OPTIONS
+
+    for _ in range(5):  # an option with evidence enough to be kept
+        log(memory, "kaiko", True)
+    for i in range(MAX_OPTIONS + 36):  # a tool called with ever new arguments, say
+        log(memory, f"query-{i:03d}-" + "x" * 300, i % 2 == 0)
+    found = memory.store.get_evidence(AGENT, group_key(KIND, BULL))
+    counts = read_group(memory.store, AGENT, KIND, BULL, memory.now())
+    assert len(counts.options) == MAX_OPTIONS
+    assert '{"selected":["kaiko"]}' in counts.options  # the best-evidenced one is kept
+    assert all(len(key) <= MAX_KEY_CHARS for key in counts.options)
+    assert len(found.data) < 64_000  # far below a DynamoDB item's 400 KB
+    long = f"query-{MAX_OPTIONS + 35:03d}-" + "x" * 300  # the newest long option
+    rec = memory.recommend(KIND, ["kaiko", long], BULL, policy="greedy")
+    assert rec.samples[long] == pytest.approx(1.0) and rec.samples["kaiko"] > 0
+
+
+def group_key(kind, context):
+    from agentmem_langchain.learning.evidence import group_key as key
+
+    return key(kind, context)
