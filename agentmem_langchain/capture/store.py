@@ -235,7 +235,7 @@ class StoreSide:
     def _count_decided(self, records: Sequence[DecisionRecord | EncodedDecision]) -> None:
         """Count the decided outcomes of choices just written, so ``recommend`` sees them at
         once (as ``MemoryManager.log_outcome`` does); never raises."""
-        decided = [_model(r) for r in records if _decided_choice(r)]
+        decided = [r for r in records if _decided_choice(r)]
         if not decided:
             return
         try:

@@ -35,12 +35,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, NamedTuple
 
 from ..config import evidence_half_life
 from ..errors import StateConflictError
 from ..models import DecisionRecord
-from ..stores.base import Evidence, MemoryStore
+from ..stores.base import EncodedDecision, Evidence, MemoryStore
 from .features import ContextFeatures, canonical, normalise_mapping, recommendation_of
 from .stats import Z_95, decay_factor, wilson_lower_bound, wilson_upper_bound
 
@@ -212,18 +213,23 @@ class _Counters:
     def _changed(self, entry: dict[str, Any]) -> dict[str, Any] | None:
         """The entry restarted from its recent window, if that contradicts the rest."""
         window = entry["window"]
-        for w in SPLITS:
-            if len(window) < w:
-                return None
-            recent = window[-w:]
-            wins = sum(x for _, x in recent)
-            weight = sum(self.gamma ** (self.clock - t) for t, _ in recent)
-            weighted_wins = sum(self.gamma ** (self.clock - t) * x for t, x in recent)
+        if len(window) < SPLITS[0]:
+            return None
+        wins = 0
+        weight = weighted_wins = 0.0
+        sizes = iter(SPLITS)
+        w = next(sizes)
+        for taken, (t, x) in enumerate(reversed(window), start=1):  # newest first, one pass
+            factor = self.gamma ** (self.clock - t)
+            wins += x
+            weight += factor
+            weighted_wins += factor * x
+            if taken < w:
+                continue
             old_n = float(entry["n"]) - weight
             old_s = min(max(float(entry["s"]) - weighted_wins, 0.0), max(old_n, 0.0))
-            if old_n < MIN_OLD:
-                continue
-            if _disjoint(wins, w, old_s, old_n):
+            if old_n >= MIN_OLD and _disjoint(wins, w, old_s, old_n):
+                recent = window[-w:]
                 return {
                     **entry,
                     "n": weight,
@@ -234,6 +240,9 @@ class _Counters:
                     "window": recent,
                     "pending": 0,
                 }
+            w = next(sizes, 0)
+            if not w:
+                return None
         return None
 
 
@@ -262,19 +271,58 @@ def read_group(
     return GroupCounts(clock=counters.clock, options=options)
 
 
-def _countable(record: DecisionRecord) -> tuple[str, str, bool] | None:
-    """(group key, option, success) of a decided outcome of a choice, or None."""
-    outcome = record.outcome
-    if outcome is None or outcome.success is None or not record.reasoning.selected:
+class Countable(NamedTuple):
+    """A decided outcome of a choice, as the counters take it."""
+
+    agent_id: str
+    decision_id: str
+    key: str  # the group's
+    option: str  # the key its counts are kept under
+    success: bool
+    at: datetime  # the outcome's time
+
+
+def countable(record: DecisionRecord | EncodedDecision) -> Countable | None:
+    """What ``record`` adds to the counters, or None (no success or failure, nothing chosen).
+
+    A stored-form record is read as plain JSON, not validated again: it was built from a
+    valid model.
+    """
+    if isinstance(record, EncodedDecision):
+        if record.success is None or '"selected":["' not in record.body:
+            return None
+        data = json.loads(record.body)
+        outcome = data.get("outcome") or {}
+        view: Any = SimpleNamespace(
+            decision_type=data["decision_type"],
+            context=SimpleNamespace(**(data.get("context") or {})),
+            reasoning=SimpleNamespace(selected=(data.get("reasoning") or {}).get("selected")),
+        )
+        at_text = outcome.get("recorded_at") or data["timestamp"]
+        at = datetime.fromisoformat(str(at_text).replace("Z", "+00:00"))
+        success = bool(record.success)
+    else:
+        if record.outcome is None or record.outcome.success is None:
+            return None
+        view, at, success = record, record.outcome.recorded_at, bool(record.outcome.success)
+    if not view.reasoning.selected:
         return None
-    option = stored_key(canonical(recommendation_of(record)))
-    key = group_key(record.decision_type, ContextFeatures()(record))
-    return key, option, bool(outcome.success)
+    return Countable(
+        record.agent_id,
+        record.decision_id,
+        group_key(view.decision_type, _FEATURES(view)),
+        stored_key(canonical(recommendation_of(view))),
+        success,
+        at,
+    )
+
+
+_FEATURES = ContextFeatures()
 
 
 def count_outcomes(
     store: MemoryStore,
-    records: Sequence[DecisionRecord],
+    records: Sequence[DecisionRecord | EncodedDecision],
     now: datetime | None = None,
     half_life: float | None = None,
 ) -> int:
@@ -283,15 +331,14 @@ def count_outcomes(
     chosen, or whose outcome is counted already, is skipped).
 
     One read and one conditional write per group touched. ``now`` is when the outcomes
-    count from (default: each outcome's ``recorded_at``, else the decision's time).
-    ``StateConflictError`` only if a group's counters kept changing under it ``8`` times.
+    count from (default: each outcome's ``recorded_at``). ``StateConflictError`` only if a
+    group's counters kept changing under it ``8`` times.
     """
-    groups: dict[tuple[str, str], list[tuple[DecisionRecord, str, bool]]] = {}
+    groups: dict[tuple[str, str], list[Countable]] = {}
     for record in records:
-        found = _countable(record)
+        found = countable(record)
         if found is not None:
-            key, option, success = found
-            groups.setdefault((record.agent_id, key), []).append((record, option, success))
+            groups.setdefault((found.agent_id, found.key), []).append(found)
     counted = 0
     for (agent_id, key), items in groups.items():
         counted += _count_group(store, agent_id, key, items, now, half_life)
@@ -302,7 +349,7 @@ def _count_group(
     store: MemoryStore,
     agent_id: str,
     key: str,
-    items: list[tuple[DecisionRecord, str, bool]],
+    items: list[Countable],
     now: datetime | None,
     half_life: float | None,
 ) -> int:
@@ -311,8 +358,8 @@ def _count_group(
         data = json.loads(found.data) if found is not None else {}
         counters = _Counters(data, half_life or evidence_half_life())
         counted = sum(
-            counters.count(record.decision_id, option, success, now or _outcome_time(record))
-            for record, option, success in items
+            counters.count(item.decision_id, item.option, item.success, now or item.at)
+            for item in items
         )
         if not counted:
             return 0
@@ -324,10 +371,6 @@ def _count_group(
             continue
         return counted
     raise StateConflictError(f"evidence {key!r}: still conflicting after {_ATTEMPTS} attempts")
-
-
-def _outcome_time(record: DecisionRecord) -> datetime:
-    return record.outcome.recorded_at if record.outcome is not None else record.timestamp
 
 
 def count_outcome(
@@ -355,24 +398,21 @@ def rebuild_evidence(
     existed). Idempotent; an outcome counted by another process while it runs may be lost
     from the counters (not from the decisions), so run it when the agent is idle.
     """
-    found: dict[str, list[tuple[datetime, str, str, bool]]] = {}
+    found: dict[str, list[Countable]] = {}
     cursor: str | None = None
     while True:
         batch = store.query_decisions(agent_id, success=None, limit=page, cursor=cursor)
         for record in batch.items:
-            countable = _countable(record)
-            if countable is not None:
-                key, option, success = countable
-                found.setdefault(key, []).append(
-                    (_outcome_time(record), record.decision_id, option, success)
-                )
+            item = countable(record)
+            if item is not None:
+                found.setdefault(item.key, []).append(item)
         if (cursor := batch.next_cursor) is None:
             break
     counted = 0
     for key, items in found.items():
         counters = _Counters({}, half_life or evidence_half_life())
-        for at, decision_id, option, success in sorted(items):
-            counted += counters.count(decision_id, option, success, at)
+        for item in sorted(items, key=lambda i: (i.at, i.decision_id)):
+            counted += counters.count(item.decision_id, item.option, item.success, item.at)
         for _ in range(_ATTEMPTS):
             stored = store.get_evidence(agent_id, key)
             version = stored.version if stored is not None else None
@@ -390,7 +430,9 @@ def rebuild_evidence(
 
 
 def count_quietly(
-    store: MemoryStore, records: Sequence[DecisionRecord], now: datetime | None = None
+    store: MemoryStore,
+    records: Sequence[DecisionRecord | EncodedDecision],
+    now: datetime | None = None,
 ) -> int:
     """:func:`count_outcomes`, logging instead of raising: the outcomes themselves are
     stored already, and the counters are derived from them."""
@@ -411,12 +453,14 @@ __all__ = [
     "RECENT",
     "SPLITS",
     "WINDOW",
+    "Countable",
     "GroupCounts",
     "OptionCounts",
     "context_conditions",
     "count_outcome",
     "count_outcomes",
     "count_quietly",
+    "countable",
     "group_key",
     "option_key",
     "read_group",
