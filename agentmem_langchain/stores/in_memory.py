@@ -126,12 +126,17 @@ class InMemoryStore(_ThreadsMixin, _NamespacesMixin):
     @contextmanager
     def atomic(self) -> Iterator[None]:
         """Every write inside the block is kept if it ends normally, none if it raises (the
-        store is copied first). Other threads wait until the block ends."""
+        store is copied first; a table first made inside the block, as the thread checkpoint
+        and namespaced item tables are on first use, is dropped). Other threads wait until
+        the block ends."""
         with self._lock:
             saved = {k: copy.deepcopy(v) for k, v in vars(self).items() if isinstance(v, dict)}
             try:
                 yield
             except BaseException:
+                made = [k for k, v in vars(self).items() if isinstance(v, dict) and k not in saved]
+                for name in made:
+                    delattr(self, name)
                 vars(self).update(saved)
                 raise
 

@@ -3,9 +3,17 @@ the CSV view of decisions. Writing a line, reading one back, and checking every 
 
 ``data`` is a model's own JSON (``model_dump_json``), so it reads back field for field::
 
-    {"kind": "header", "data": {"format": "agentmem-export", "format_version": 1,
+    {"kind": "header", "data": {"format": "agentmem-export", "format_version": 2,
                                 "exported_at": "2024-05-01T12:00:00Z", "agent_ids": ["a1"]}}
     {"kind": "decision", "data": {"decision_id": "01HX...", "agent_id": "a1", ...}}
+    {"kind": "thread_checkpoint", "data": {"agent_id": "a1", "thread_id": "t-1",
+                                           "checkpoint": "<base64>", "writes": [...], ...}}
+    {"kind": "store_item", "data": {"agent_id": "a1", "namespace": ["users"], "key": "k", ...}}
+
+Format version 2 adds the LangGraph kinds (:mod:`.langgraph_records`): ``thread_checkpoint``
+(a graph checkpoint of ``AgentMemorySaver`` with its pending writes, payloads as base64
+text) and ``store_item`` (an item of ``AgentMemoryStore``). A version 1 file holds the
+``KINDS`` only and reads as it always did; a LangGraph line in it is refused.
 
 A line is checked against its model and against what a store needs to hold it (a
 checkpoint holds its own agent's state, a saved state has a version, a signal's statuses are
@@ -39,11 +47,20 @@ from ..models import (
     StateCheckpoint,
     UTCDateTime,
 )
+from .langgraph_records import (
+    LANGGRAPH_KINDS,
+    StoreItemRecord,
+    ThreadCheckpointRecord,
+    refuse_before_version_2,
+)
 
 FORMAT = "agentmem-export"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 KINDS = ("registration", "decision", "pattern_version", "state", "checkpoint", "signal")
-"""Record kinds, in the order an export writes each agent's records."""
+"""Record kinds of every format version, in the order an export writes each agent's records
+(then its ``LANGGRAPH_KINDS`` records)."""
+ALL_KINDS = KINDS + LANGGRAPH_KINDS
+"""Every record kind of format version 2, in the order an export writes an agent's records."""
 
 CSV_COLUMNS = (
     "agent_id", "decision_id", "decision_type", "timestamp", "status",
@@ -63,6 +80,8 @@ _MODELS: dict[str, type[Model]] = {
     "state": AgentState,
     "checkpoint": StateCheckpoint,
     "signal": AgentSignal,
+    "thread_checkpoint": ThreadCheckpointRecord,
+    "store_item": StoreItemRecord,
 }
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -167,15 +186,19 @@ def _too_long(number: int) -> ValidationError:
     )
 
 
-def validate_lines(lines: Iterator[tuple[int, str]]) -> tuple[Header, dict[str, int]]:
-    """The header and the number of records of each agent, after checking every line."""
+def validate_lines(
+    lines: Iterator[tuple[int, str]],
+) -> tuple[Header, dict[tuple[str, str], int]]:
+    """The header and the number of records of each ``(agent, kind)`` the file holds, after
+    checking every line."""
     first = next(lines, None)
     if first is None:
         raise ValidationError("line 1: the file is empty, not an agentmem export", field="line")
     header = _parse_header(*first)
-    counts = dict.fromkeys(header.agent_ids, 0)
-    for _, _, record in parsed_records(lines, header.agent_ids):
-        counts[owner(record)] += 1
+    counts: dict[tuple[str, str], int] = {}
+    for _, kind, record in parsed_records(lines, header.agent_ids, header.format_version):
+        key = (owner(record), kind)
+        counts[key] = counts.get(key, 0) + 1
     return header, counts
 
 
@@ -218,10 +241,11 @@ def _parse_header(number: int, text: str) -> Header:
 
 
 def parsed_records(
-    lines: Iterable[tuple[int, str]], agent_ids: Iterable[str]
+    lines: Iterable[tuple[int, str]], agent_ids: Iterable[str], version: int = FORMAT_VERSION
 ) -> Iterator[tuple[int, str, Model]]:
     """(line number, kind, record) for each line after the header; a record of an agent not
-    in ``agent_ids`` (the header's) is refused, as is a signal sent by another agent."""
+    in ``agent_ids`` (the header's) is refused, as is a signal sent by another agent, and a
+    LangGraph record in a file whose header says format ``version`` 1."""
     named = frozenset(agent_ids)
     for number, text in lines:
         data = _object(number, text)
@@ -231,10 +255,11 @@ def parsed_records(
         if model is None or set(data) != {"kind", "data"}:
             raise ValidationError(
                 f'line {number}: expected {{"kind": ..., "data": {{...}}}} with kind one '
-                f"of {', '.join(KINDS)} (got kind {given!r}, keys {sorted(data)})",
+                f"of {', '.join(ALL_KINDS)} (got kind {given!r}, keys {sorted(data)})",
                 field="line",
                 value=given,
             )
+        refuse_before_version_2(number, kind, version)
         try:
             record = model.model_validate(data["data"])
         except ValidationError as exc:
@@ -302,10 +327,12 @@ def _addressed(signal: AgentSignal, agent_id: str) -> bool:
 
 
 __all__ = [
+    "ALL_KINDS",
     "CSV_COLUMNS",
     "FORMAT",
     "FORMAT_VERSION",
     "KINDS",
+    "LANGGRAPH_KINDS",
     "MAX_LINE_CHARS",
     "Header",
     "Source",

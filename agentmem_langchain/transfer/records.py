@@ -7,20 +7,28 @@
 An export holds, for each agent: its registration; every decision (outcome, consolidated
 flag, ttl, tags, metadata, parent and trace links); every stored version of every pattern,
 retired ones too, so ``get_pattern_history`` on the target equals the source's; the current
-state with its version, and every checkpoint with its id and name; and every signal the agent
-published, with each target's status. The file is UTF-8 JSON Lines: a header (format,
-``format_version``, ``exported_at``, agent ids), then one ``{"kind": ..., "data": ...}`` per
-record, ``data`` being the model's own JSON (see :mod:`agentmem_langchain._export_format`).
+state with its version, and every checkpoint with its id and name; every signal the agent
+published, with each target's status; and its LangGraph data: every checkpoint of every
+thread ``AgentMemorySaver`` keeps (each namespace, parent and run links, serializer type,
+payloads and pending writes, as base64), so ``get_tuple`` and ``list`` on the target return
+what they did on the source, and every item ``AgentMemoryStore`` keeps (value, times, TTL
+and stored vectors), so ``get`` and ``search`` do too. The file is UTF-8 JSON Lines: a
+header (format, ``format_version`` 2, ``exported_at``, agent ids), then one
+``{"kind": ..., "data": ...}`` per record, ``data`` being the model's own JSON (see
+:mod:`.format` and :mod:`.langgraph_records`). Files of format version 1 (no LangGraph
+data) import as they always did.
 
 ``import_records`` reads the whole file and validates every line before it writes anything:
 a bad line raises ``ValidationError`` naming its line number, and the store is untouched.
 It then writes decisions in batches (``put_decisions``), then registrations, patterns
-(version by version, oldest first), states, checkpoints (oldest first) and signals. Importing
-the same file again changes nothing: decisions, signals and registrations are written again
-with the same values, and pattern versions, states, checkpoints and processed statuses that
-are already there are left alone (counted as ``unchanged``). If the store fails halfway, what
-was written stays; import the file again to finish. Once the decisions are in, the
-``recommend()`` counters of each imported agent are rebuilt from all of its stored decisions
+(version by version, oldest first), states, checkpoints (oldest first), signals, thread
+checkpoints (each thread's oldest first, with their writes) and store items. Importing the
+same file again changes nothing: decisions, signals and registrations are written again
+with the same values, and pattern versions, states, checkpoints, processed statuses, thread
+checkpoints with their writes and store items that are already there are left alone (counted
+as ``unchanged``). If the store fails halfway, what was written stays; import the file again
+to finish. Once the decisions are in, the ``recommend()`` counters of each imported agent
+are rebuilt from all of its stored decisions
 (:func:`~agentmem_langchain.learning.evidence.rebuild_evidence`).
 
 What does not carry over, by design or because a store cannot tell:
@@ -31,14 +39,25 @@ What does not carry over, by design or because a store cannot tell:
 * **Broadcast statuses** are read for the exported and the registered agents only (a
   DynamoDB store keeps each consumer's status in the consumer's partition); another agent
   that processed a broadcast will see it pending on the target.
-* **Expired** decisions and signals: stores never return them, so they are not exported.
+* **Expired** decisions, signals and store items are not exported (stores never return the
+  first two; an item whose expiry is at or before the export's ``exported_at`` is left
+  out). An item keeps its expiry time: on the target it expires when it would have on the
+  source.
 * **Newer data on the target wins**: a state at the exported version or newer is kept, a
-  registration heard from since is kept, and a pattern version older than the target's
-  latest one cannot be put into its history (counted ``unchanged``). Decisions are replaced,
-  so an outcome set on the target after a first import is overwritten by a second one.
+  registration heard from since is kept, a store item updated on the target at the same
+  time or later is kept, and a pattern version older than the target's latest one cannot
+  be put into its history (counted ``unchanged``). Decisions are replaced, so an outcome
+  set on the target after a first import is overwritten by a second one, and so is a
+  thread checkpoint or a pending write under the same key.
 * **DynamoDB** truncates captured fields of a decision too large for an item (350 KB), and
   lists checkpoints in the order they were written to it. It lists decisions and patterns
   through its indexes, which lag writes by a moment: export a store nobody is writing to.
+* **A thread checkpoint too large for one line** (over ``MAX_LINE_CHARS`` with its writes
+  as base64, some 24 MB) is refused by the export (``ValidationError``), as an import could
+  not read it.
+* **A store that keeps no threads or items** (not a ``ThreadCheckpointStore`` or
+  ``NamespaceItemStore``) exports none, and refuses to import a file that holds some
+  (``ValidationError``, nothing written).
 
 ``format="csv"`` writes decisions only, one row each with the columns ``CSV_COLUMNS``: a
 lossy view for spreadsheets (nested values as JSON text, text that a spreadsheet would run as
@@ -68,10 +87,12 @@ from ..memory import validate_agent_id
 from ..models import AgentRegistration, AgentSignal, DecisionRecord, MemoryPattern, Model, utcnow
 from ..stores.base import AtomicWrites, MemoryStore
 from .format import (
+    ALL_KINDS,
     CSV_COLUMNS,
     FORMAT,
     FORMAT_VERSION,
     KINDS,
+    MAX_LINE_CHARS,
     Header,
     Source,
     csv_row,
@@ -81,6 +102,12 @@ from .format import (
     parsed_records,
     record_line,
     validate_lines,
+)
+from .langgraph_records import (
+    check_target,
+    langgraph_records,
+    put_store_item,
+    put_thread_checkpoint,
 )
 
 Progress = Callable[[str, int], None]
@@ -93,13 +120,22 @@ logger = logging.getLogger(__name__)
 _PAGE = 500  # records per store read, and decisions per put_decisions
 
 
+class Counts(dict[str, int]):
+    """Records per kind: a key for each of ``KINDS``, and for a LangGraph kind once one is
+    counted; a kind not there reads as 0."""
+
+    def __missing__(self, kind: str) -> int:
+        return 0
+
+
 def _zeros() -> dict[str, int]:
-    return dict.fromkeys(KINDS, 0)
+    return Counts(dict.fromkeys(KINDS, 0))
 
 
 @dataclass(frozen=True)
 class ExportSummary:
-    """What ``export_records`` wrote: ``counts`` of records per kind (the header excluded)."""
+    """What ``export_records`` wrote: ``counts`` of records per kind (the header excluded;
+    a :class:`Counts`, so ``counts["store_item"]`` is 0 when there was none)."""
 
     format: str
     agent_ids: tuple[str, ...]
@@ -115,7 +151,8 @@ class ExportSummary:
 class ImportSummary:
     """What ``import_records`` did, per kind: records ``written``, records ``unchanged``
     because the store already had them (or something newer), and records ``skipped``: of an
-    agent not chosen with ``agent_ids``, or before ``resume_from``."""
+    agent not chosen with ``agent_ids``, or before ``resume_from``. Each is a :class:`Counts`:
+    a LangGraph kind reads as 0 until one is counted."""
 
     agent_ids: tuple[str, ...]
     exported_at: datetime
@@ -147,7 +184,9 @@ def export_records(
     symbolic link, a FIFO or device, and the store's own database file are refused
     (``ValidationError``, the target left as it was). The export is written to a temporary
     file (mode 0600) in the same directory and renamed over ``out`` when complete, so ``out``
-    never holds a cut-off export. ``clock`` gives the header's ``exported_at``.
+    never holds a cut-off export. ``clock`` gives the header's ``exported_at``. A record whose
+    line would be longer than an import reads (``MAX_LINE_CHARS``: a thread checkpoint of
+    some 24 MB with its writes) raises ``ValidationError``, and a path is left as it was.
 
     >>> export_records(store, ["agent-1"], "agent-1.jsonl").counts["decision"]  # doctest: +SKIP
     42
@@ -176,8 +215,15 @@ def export_records(
             _write_csv(stream, store, agents, tick)
         else:
             stream.write(header_line(summary.exported_at, agents))
-            for kind, record in _records(store, agents):
-                stream.write(record_line(kind, record))
+            for kind, record in _records(store, agents, summary.exported_at.timestamp()):
+                line = record_line(kind, record)
+                if len(line.encode("utf-8")) > MAX_LINE_CHARS:
+                    raise ValidationError(
+                        f"a {kind} line of {len(line.encode('utf-8'))} bytes is longer than an "
+                        f"import reads ({MAX_LINE_CHARS}); not exported",
+                        field=kind,
+                    )
+                stream.write(line)
                 tick(kind)
     return summary
 
@@ -195,8 +241,9 @@ def _agent_list(agent_ids: Iterable[str]) -> list[str]:
     return agents
 
 
-def _records(store: MemoryStore, agents: list[str]) -> Iterator[tuple[str, BaseModel]]:
-    """Every record of ``agents``, agent by agent, in ``KINDS`` order."""
+def _records(store: MemoryStore, agents: list[str], now: float) -> Iterator[tuple[str, BaseModel]]:
+    """Every record of ``agents``, agent by agent, in ``ALL_KINDS`` order (store items not
+    expired at ``now``, epoch seconds)."""
     consumers = sorted({*agents, *(r.agent_id for r in store.list_agents())})
     for agent in agents:
         registration = store.get_agent(agent)
@@ -214,6 +261,7 @@ def _records(store: MemoryStore, agents: list[str]) -> Iterator[tuple[str, BaseM
             yield "checkpoint", checkpoint
         for signal in store.iter_published_signals(agent, consumers=consumers):
             yield "signal", signal
+        yield from langgraph_records(store, agent, now)
 
 
 def _all_decisions(store: MemoryStore, agent: str) -> Iterator[DecisionRecord]:
@@ -352,7 +400,8 @@ def import_records(
     read = line_reader(source)
     header, counts = validate_lines(read())
     chosen = _chosen(header, agent_ids)
-    total = sum(counts[agent] for agent in chosen)
+    total = sum(n for (agent, _), n in counts.items() if agent in chosen)
+    check_target(store, {kind for (agent, kind) in counts if agent in chosen})
     if isinstance(resume_from, bool) or not isinstance(resume_from, int):
         raise ValidationError(
             f"resume_from: expected a record number, got {resume_from!r}",
@@ -372,7 +421,7 @@ def import_records(
         with store.atomic() if isinstance(store, AtomicWrites) else nullcontext():
             lines = read()
             next(lines)  # the header
-            for _, kind, record in parsed_records(lines, header.agent_ids):
+            for _, kind, record in parsed_records(lines, header.agent_ids, header.format_version):
                 importer.add(kind, record)
             importer.finish()
     except Exception as exc:
@@ -400,8 +449,8 @@ class _Importer:
     """Writes validated records: decisions as they come, in batches; the rest at the end.
 
     ``position`` counts records in the order they are written (decisions in file order, then
-    registrations, pattern versions, states, checkpoints, signals), so a stopped import can
-    resume where it stopped.
+    registrations, pattern versions, states, checkpoints, signals, thread checkpoints, store
+    items), so a stopped import can resume where it stopped.
     """
 
     def __init__(
@@ -425,7 +474,7 @@ class _Importer:
         self._progress = progress
         self._decisions: list[DecisionRecord] = []
         self._wrote_decisions: set[str] = set()
-        self._held: dict[str, list[Any]] = {kind: [] for kind in KINDS}
+        self._held: dict[str, list[Any]] = {kind: [] for kind in ALL_KINDS}
         self._versions: dict[tuple[str, str], dict[int, MemoryPattern]] = {}
 
     def add(self, kind: str, record: Model) -> None:
@@ -458,6 +507,13 @@ class _Importer:
             if self._due("signal"):
                 self._publish(signal)
                 self._count("signal", True)
+        for graph_checkpoint in self._held["thread_checkpoint"]:
+            if self._due("thread_checkpoint"):
+                written = put_thread_checkpoint(self.store, graph_checkpoint)
+                self._count("thread_checkpoint", written)
+        for item in self._held["store_item"]:
+            if self._due("store_item"):
+                self._count("store_item", put_store_item(self.store, item))
 
     def recount(self) -> None:
         """Rebuild the ``recommend`` counters of the agents whose decisions were written
@@ -551,10 +607,12 @@ class _Importer:
 
 
 __all__ = [
+    "ALL_KINDS",
     "CSV_COLUMNS",
     "FORMAT",
     "FORMAT_VERSION",
     "KINDS",
+    "Counts",
     "ExportSummary",
     "ImportInterrupted",
     "ImportSummary",

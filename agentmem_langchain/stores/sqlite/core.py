@@ -16,6 +16,9 @@ from .connection import _begun, _ThreadConnections, _translated
 
 M = TypeVar("M", bound=Model)
 
+_MADE_ON_FIRST_USE = ("_threads_ready", "_namespaces_ready")
+"""The flags of the parts whose tables are created on first use (True once made)."""
+
 
 class _StoreBase:
     """The state the store's parts share: the clock, the file, its connections; and the
@@ -36,7 +39,9 @@ class _StoreBase:
     @contextmanager
     def atomic(self) -> Iterator[None]:
         """Every write this thread makes inside the block is one transaction: all kept when
-        the block ends, none if it raises. Holds the file's write lock meanwhile."""
+        the block ends, none if it raises. Holds the file's write lock meanwhile. Tables made
+        on first use (thread checkpoints, namespaced items) are part of it: rolled back, they
+        are made again on their next use."""
         with _translated("atomic"):
             conn = self._connections.get()
             conn.execute("BEGIN IMMEDIATE")
@@ -45,6 +50,8 @@ class _StoreBase:
         except BaseException:
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
+            for flag in _MADE_ON_FIRST_USE:
+                vars(self).pop(flag, None)
             raise
         with _translated("atomic: commit"):
             conn.execute("COMMIT")
