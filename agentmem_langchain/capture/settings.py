@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 import time
+import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,7 +126,24 @@ def journal_key(store: object) -> str:
     if isinstance(path, (str, os.PathLike)):
         digest = hashlib.sha1(os.path.abspath(os.fspath(path)).encode()).hexdigest()[:12]
         return f"{kind}-{digest}"
-    return f"{kind}-{os.getpid()}-{id(store):x}"
+    return f"{kind}-{os.getpid()}-{_instance_token(store)}"
+
+
+_tokens: weakref.WeakKeyDictionary[object, str] = weakref.WeakKeyDictionary()
+_tokens_lock = threading.Lock()
+
+
+def _instance_token(store: object) -> str:
+    """A token of this store object for as long as it lives: unlike ``id()``, never that of
+    a store that existed before it, so a new store never takes over a dead one's journal."""
+    with _tokens_lock:
+        try:
+            token = _tokens.get(store)
+            if token is None:
+                token = _tokens[store] = uuid.uuid4().hex[:16]
+        except TypeError:  # not weakly referenceable or not hashable
+            return f"{id(store):x}"
+    return token
 
 
 __all__ = [

@@ -47,6 +47,21 @@ def _local_session() -> Any:
         return _sessions["local"]
 
 
+def _moto_session() -> Any:
+    """One boto3 session for every moto store, made after moto is imported: moto hooks into
+    botocore when imported, and a session made before that (the dynalite one, when a dynalite
+    test ran first) would send its requests to AWS itself."""
+    import boto3
+    import moto  # noqa: F401
+
+    with _lock:
+        if "moto" not in _sessions:
+            _sessions["moto"] = boto3.Session(
+                aws_access_key_id="local", aws_secret_access_key="local", region_name="us-east-1"
+            )
+        return _sessions["moto"]
+
+
 def moto_store(tmp_path: Path, clock: FakeClock, request: pytest.FixtureRequest) -> MemoryStore:
     """A DynamoDBStore on moto's in-process DynamoDB (``mock_aws``), fresh tables."""
     from moto import mock_aws
@@ -57,7 +72,7 @@ def moto_store(tmp_path: Path, clock: FakeClock, request: pytest.FixtureRequest)
     mock.start()
     request.addfinalizer(mock.stop)
     store = DynamoDBStore(
-        region="us-east-1", table_prefix=_prefix(), boto3_session=_local_session(), clock=clock
+        region="us-east-1", table_prefix=_prefix(), boto3_session=_moto_session(), clock=clock
     )
     _serialize_requests(store)
     store.create_all_tables()

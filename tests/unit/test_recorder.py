@@ -417,3 +417,24 @@ def test_a_spill_does_not_push_back_a_replay_that_is_due(tmp_path):
     recorder._spill(recorder._build_ops([item()], settle_failures=False))
     assert recorder._next_replay_at == due
     assert recorder._replay_due()
+
+
+def test_a_new_store_never_takes_over_a_dead_stores_journal():
+    import gc
+
+    from agentmem_langchain.testing import InMemoryStore
+
+    keys_by_id: dict[int, str] = {}
+    reused = None
+    for _ in range(500):  # CPython hands the id of a freed object out again
+        store = InMemoryStore()
+        key = journal_key(store)
+        assert key == journal_key(store)  # stable while the store lives
+        if id(store) in keys_by_id:
+            reused = (keys_by_id[id(store)], key)
+            break
+        keys_by_id[id(store)] = key
+        del store
+        gc.collect()
+    assert reused is not None
+    assert reused[0] != reused[1]
