@@ -368,13 +368,10 @@ class MemoryManager:
         ``policy`` is ``"thompson"`` (default), ``"ucb"`` or ``"greedy"``; ``seed`` makes the
         draw reproducible. See :mod:`agentmem_langchain.learning.recommend` for the rules.
         """
-        from .learning.recommend import RecommendRequest, recommend
+        from .learning.recommend import RecommendRequest
 
-        RecommendRequest.checked(decision_type, options, context, policy, seed)
-        return recommend(
-            self.store, self.agent_id, decision_type, options, context,
-            policy=policy, seed=seed, now=self.now(),
-        )  # fmt: skip
+        request = RecommendRequest.checked(decision_type, options, context, policy, seed)
+        return request.run(self.store, self.agent_id, self.now())
 
     async def arecommend(
         self,
