@@ -19,7 +19,7 @@ from typing import Any
 
 from ..config import journal_dir
 from ..errors import NotFoundError, StoreUnavailableError, ValidationError
-from ..learning.evidence import count_quietly
+from ..learning.evidence import count_quietly, may_count
 from ..models import DecisionOutcome, DecisionRecord
 from ..stores.base import AcceptsEncodedDecisions, EncodedDecision, MemoryStore, encode_record
 from . import thread
@@ -235,7 +235,7 @@ class StoreSide:
     def _count_decided(self, records: Sequence[DecisionRecord | EncodedDecision]) -> None:
         """Count the decided outcomes of choices just written, so ``recommend`` sees them at
         once (as ``MemoryManager.log_outcome`` does); never raises."""
-        decided = [r for r in records if _decided_choice(r)]
+        decided = [r for r in records if may_count(r)]
         if not decided:
             return
         try:
@@ -604,14 +604,6 @@ def _refused(exc: BaseException) -> bool:
         text = str(exc)
         return "ValidationException" in text or "SerializationException" in text
     return False
-
-
-def _decided_choice(record: DecisionRecord | EncodedDecision) -> bool:
-    """Whether ``record`` may be a choice with a success or failure (what counters count)."""
-    if isinstance(record, EncodedDecision):  # a chosen name is always written as '"selected":["'
-        return record.success is not None and '"selected":["' in record.body
-    outcome = record.outcome
-    return outcome is not None and outcome.success is not None and bool(record.reasoning.selected)
 
 
 def _model(record: DecisionRecord | EncodedDecision) -> DecisionRecord:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -282,15 +282,23 @@ class Countable(NamedTuple):
     at: datetime  # the outcome's time
 
 
+def may_count(record: DecisionRecord | EncodedDecision) -> bool:
+    """Whether ``record`` may be a choice with a success or failure (cheap: no parsing)."""
+    if isinstance(record, EncodedDecision):  # a chosen name is always written as '"selected":["'
+        return record.success is not None and '"selected":["' in record.body
+    outcome = record.outcome
+    return outcome is not None and outcome.success is not None and bool(record.reasoning.selected)
+
+
 def countable(record: DecisionRecord | EncodedDecision) -> Countable | None:
     """What ``record`` adds to the counters, or None (no success or failure, nothing chosen).
 
     A stored-form record is read as plain JSON, not validated again: it was built from a
     valid model.
     """
+    if not may_count(record):
+        return None
     if isinstance(record, EncodedDecision):
-        if record.success is None or '"selected":["' not in record.body:
-            return None
         data = json.loads(record.body)
         outcome = data.get("outcome") or {}
         view: Any = SimpleNamespace(
@@ -353,23 +361,42 @@ def _count_group(
     now: datetime | None,
     half_life: float | None,
 ) -> int:
-    for _ in range(_ATTEMPTS):
-        found = store.get_evidence(agent_id, key)
-        data = json.loads(found.data) if found is not None else {}
+    counted = 0
+
+    def counted_into(data: dict[str, Any]) -> _Counters | None:
+        nonlocal counted
         counters = _Counters(data, half_life or evidence_half_life())
         counted = sum(
             counters.count(item.decision_id, item.option, item.success, now or item.at)
             for item in items
         )
-        if not counted:
-            return 0
+        return counters if counted else None
+
+    _update(store, agent_id, key, counted_into)
+    return counted
+
+
+def _update(
+    store: MemoryStore,
+    agent_id: str,
+    key: str,
+    change: Callable[[dict[str, Any]], _Counters | None],
+) -> None:
+    """Store ``change(stored counters' data)`` (nothing if it returns None) by a conditional
+    write, reading and changing again after a conflict; ``StateConflictError`` after
+    ``_ATTEMPTS`` conflicts."""
+    for _ in range(_ATTEMPTS):
+        found = store.get_evidence(agent_id, key)
+        counters = change(json.loads(found.data) if found is not None else {})
+        if counters is None:
+            return
         version = found.version if found is not None else None
         evidence = Evidence(agent_id, key, (version or 0) + 1, counters.dump())
         try:
             store.put_evidence(evidence, expected_version=version)
         except StateConflictError:
             continue
-        return counted
+        return
     raise StateConflictError(f"evidence {key!r}: still conflicting after {_ATTEMPTS} attempts")
 
 
@@ -413,19 +440,11 @@ def rebuild_evidence(
         counters = _Counters({}, half_life or evidence_half_life())
         for item in sorted(items, key=lambda i: (i.at, i.decision_id)):
             counted += counters.count(item.decision_id, item.option, item.success, item.at)
-        for _ in range(_ATTEMPTS):
-            stored = store.get_evidence(agent_id, key)
-            version = stored.version if stored is not None else None
-            try:
-                store.put_evidence(
-                    Evidence(agent_id, key, (version or 0) + 1, counters.dump()),
-                    expected_version=version,
-                )
-                break
-            except StateConflictError:
-                continue
-        else:
-            raise StateConflictError(f"evidence {key!r}: still conflicting after {_ATTEMPTS}")
+
+        def recounted(_stored: dict[str, Any], counters: _Counters = counters) -> _Counters:
+            return counters  # replaces whatever is stored
+
+        _update(store, agent_id, key, recounted)
     return counted
 
 
@@ -462,6 +481,7 @@ __all__ = [
     "count_quietly",
     "countable",
     "group_key",
+    "may_count",
     "option_key",
     "read_group",
     "rebuild_evidence",
